@@ -1,0 +1,142 @@
+"""The command line: argv -> Settings -> crawl -> exit code (SPEC "Exit codes").
+
+No crawl logic here. `main(argv)` returns the exit code; only this module prints the
+one-line error of exit code 2, and nothing else calls sys.exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from typing import Any
+
+from crawler import __version__
+from crawler.coordinator import Coordinator
+from crawler.errors import UsageError
+from crawler.output import RecordSink
+from crawler.progress import Progress
+from crawler.seeds import parse_seeds, read_seed_lines
+from crawler.settings import Settings, load_settings
+
+log = logging.getLogger("crawler")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # Usage line, then the problem as the last stderr line; exit code 2.
+        self.print_usage(sys.stderr)
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="crawler",
+        description="Crawl seed URLs with worker processes and thread pools; write out.json.",
+        argument_default=argparse.SUPPRESS,  # only options actually typed reach Settings
+    )
+    add = p.add_argument
+    add("--seeds", metavar="FILE", help="one URL per line; '-' reads stdin")
+    add("--seed", metavar="URL", action="append", help="a seed URL (repeatable)")
+    add("--procs", type=int, metavar="N", help="worker processes (default: number of CPUs)")
+    add("--threads", type=int, metavar="N", help="fetch threads per worker (default 8)")
+    add("--out", metavar="PATH", help="the JSON result (default out.json)")
+    add("--jsonl", metavar="PATH", help="also stream each page record as a JSON line")
+    add("--config", metavar="PATH", help="TOML settings (default config/default.toml)")
+    add("--max-depth", type=int, metavar="N", help="seeds are depth 0 (default 5)")
+    add("--max-pages", type=int, metavar="N", help="at most N records (0: no limit)")
+    add("--scope", choices=("host", "domain", "any"), help="which hosts to follow (default host)")
+    add("--allow", action="append", metavar="REGEX", help="follow only URLs matching (repeatable)")
+    add("--deny", action="append", metavar="REGEX", help="never follow URLs matching (repeatable)")
+    add("--delay", type=float, metavar="SECONDS", help="min time between request starts per host")
+    add("--per-host", type=int, metavar="N", help="max requests in flight per host (default 8)")
+    add("--timeout", type=float, metavar="SECONDS", help="total deadline per attempt (default 10)")
+    add("--retries", type=int, metavar="N", help="at most N+1 attempts (default 2)")
+    add("--max-bytes", type=int, metavar="N", help="decoded body limit (default 10485760)")
+    add("--max-redirects", type=int, metavar="N", help="longest redirect chain (default 10)")
+    add("--max-pages-per-host", type=int, metavar="N", help="at most N records per host")
+    add("--max-url-length", type=int, metavar="N", help="drop longer links (default 2048)")
+    add("--user-agent", metavar="STR", help="User-Agent; its product token matches robots.txt")
+    add("--header", action="append", metavar="'Name: value'", help="sent to the seeds' hosts only")
+    add("--ignore-robots", action="store_true", help="do not fetch or obey robots.txt")
+    add("--state", metavar="DIR", help="checkpoint directory; the same command resumes")
+    add("--log-level", metavar="LEVEL", help="DEBUG, INFO, WARNING, ERROR (default INFO)")
+    add("--progress", action=argparse.BooleanOptionalAction, help="live progress bar on stderr")
+    add("--version", action="version", version=f"crawler {__version__}")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    started_at = time.time()
+    try:
+        settings, seeds, rejected = _prepare(argv)
+        sink = RecordSink(settings.out, settings.jsonl)
+    except UsageError as exc:
+        print(f"crawler: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    progress = Progress(settings.progress, settings.max_pages or None)
+    coordinator = Coordinator(settings, seeds, sink)
+    code, complete = 0, True
+    try:
+        result = coordinator.run(progress)
+        complete = result.complete
+        code = 130 if result.interrupted else 0
+    except KeyboardInterrupt:
+        # A second SIGINT: leave at once; out.json stays the previous whole file.
+        progress.close()
+        sink.close()
+        print("crawler: interrupted twice, output not written", file=sys.stderr)
+        return 130
+    except Exception:
+        log.exception("internal error; writing what was crawled")
+        code, complete = 1, False
+    finally:
+        progress.close()
+    finished_at = time.time()
+    header = coordinator.header(
+        complete=complete, started_at=started_at, finished_at=finished_at,
+        elapsed_s=finished_at - started_at, rejected_seeds=rejected,
+    )
+    try:
+        sink.write_out(header)
+    finally:
+        sink.close()
+    _print_summary(header["stats"], settings.out, complete)
+    return code
+
+
+def _prepare(argv: list[str] | None) -> tuple[Settings, list[str], list[dict[str, Any]]]:
+    given = vars(build_parser().parse_args(argv))
+    config_path = given.pop("config", None)
+    settings = load_settings(given, config_path)
+    logging.basicConfig(
+        level=settings.log_level, format="%(levelname)s: %(message)s", stream=sys.stderr,
+        force=True,
+    )
+    lines = list(settings.seed)
+    source = "--seed"
+    if settings.seeds is not None:
+        lines = read_seed_lines(settings.seeds) + lines
+        source = settings.seeds
+    seeds, rejected = parse_seeds(lines)
+    for bad in rejected:
+        log.warning("%s:%d: rejected seed %r: %s", source, bad["line"], bad["text"], bad["reason"])
+    if not seeds:
+        raise UsageError(f"no valid seed in {source}")
+    return settings, seeds, rejected
+
+
+def _print_summary(stats: dict[str, Any], out: str, complete: bool) -> None:
+    errors = ", ".join(f"{k} {v}" for k, v in stats["by_error"].items()) or "none"
+    print(
+        f"crawler: {'done' if complete else 'INCOMPLETE'}: {stats['pages']} pages "
+        f"({stats['ok']} ok, {stats['failed']} failed; errors: {errors}) in "
+        f"{stats['elapsed_s']:.1f} s, {stats['pages_per_s']} pages/s -> {out}",
+        file=sys.stderr,
+    )
+
+
+def console_main() -> None:
+    """Entry point of the `crawler` console script."""
+    sys.exit(main())

@@ -1,0 +1,237 @@
+"""The frontier: seen set, per-host queues and the politeness clock, behind one interface.
+
+Pure: the clock comes in as `now`. `Frontier` is the narrow protocol the coordinator
+uses, so a shared multi-machine frontier (hosts sharded across machines) can replace
+`MemoryFrontier` without touching fetching or parsing.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from crawler.politeness import HostGate
+from crawler.urls import host_key
+
+
+@dataclass(slots=True)
+class Task:
+    """One request to make. A page record's redirect hops and retries are the same Task.
+
+    `url` is what to request now; `origin` is the record's URL while a redirect chain
+    is followed (None before the first hop); `redirects` lists the URLs that answered
+    3xx so far. A robots task fetches robots.txt and makes no page record.
+    """
+
+    url: str
+    depth: int
+    referrer: str | None = None
+    origin: str | None = None
+    redirects: list[str] = field(default_factory=list)
+    retries: int = 0  # of the whole record, all hops
+    hop_retries: int = 0  # of the current URL only: at most --retries
+    robots: bool = False
+    robots_for: str | None = None  # the host whose robots.txt this chain fetches
+    last_attempt: dict[str, Any] | None = None  # the 3xx answer that led to this hop
+    counted: bool = False  # already counted against --max-pages / --max-pages-per-host
+
+    @property
+    def host(self) -> str:
+        return host_key(self.url)
+
+    @property
+    def record_url(self) -> str:
+        return self.origin or self.url
+
+
+class Frontier(Protocol):
+    """What the coordinator needs from a frontier; nothing about fetching or parsing."""
+
+    def mark_seen(self, url: str) -> bool:
+        """Add a canonical URL to the seen set; False if it was already there."""
+        ...
+
+    def is_seen(self, url: str) -> bool: ...
+
+    def push(self, task: Task, *, front: bool = False, not_before: float = 0.0) -> None:
+        """Queue a task on its host (at the front for retries and redirect hops)."""
+        ...
+
+    def pop_ready(self, now: float, admit: Callable[[Task], bool]) -> Task | None:
+        """A task whose host may start a request now, its request counted as started.
+
+        Tasks `admit` refuses are dropped without using the host's politeness slot.
+        """
+        ...
+
+    def finish(self, host: str, now: float) -> None:
+        """A request to `host` ended (answer, error or abandoned)."""
+        ...
+
+    def hold(self, host: str) -> None:
+        """Only robots tasks of `host` may start until release()."""
+        ...
+
+    def release(self, host: str, delay_s: float | None, now: float) -> None:
+        """End a hold; raise the host delay to `delay_s` (Crawl-delay) if larger."""
+        ...
+
+    def next_wakeup(self) -> float | None:
+        """Earliest time a queued task may become ready, None when nothing waits on time."""
+        ...
+
+    def queued(self) -> int:
+        """Tasks queued (not in flight)."""
+        ...
+
+    def drain(self) -> Iterator[Task]:
+        """Remove and yield every queued task (at the end of a limited crawl)."""
+        ...
+
+
+@dataclass(slots=True)
+class _Host:
+    gate: HostGate
+    queue: deque[Task] = field(default_factory=deque)
+    held: bool = False
+    scheduled: bool = False  # in the ready heap at most once
+
+
+class MemoryFrontier:
+    """The in-process frontier.
+
+    Hosts with queued work sit in a heap keyed by the time their gate opens; each
+    host is in the heap at most once, and is put back whenever its state changes.
+    """
+
+    def __init__(self, *, delay_s: float, per_host: int) -> None:
+        self._delay_s = delay_s
+        self._per_host = per_host
+        self._seen: set[str] = set()
+        self._hosts: dict[str, _Host] = {}
+        self._heap: list[tuple[float, int, str]] = []
+        self._seq = 0
+        self._queued = 0
+        # Retries wait here until their backoff ends, so they do not block the host.
+        self._delayed: list[tuple[float, int, Task]] = []
+
+    # -- seen set ---------------------------------------------------------------
+    def mark_seen(self, url: str) -> bool:
+        if url in self._seen:
+            return False
+        self._seen.add(url)
+        return True
+
+    def is_seen(self, url: str) -> bool:
+        return url in self._seen
+
+    def seen_count(self) -> int:
+        return len(self._seen)
+
+    # -- queues -----------------------------------------------------------------
+    def _host(self, host: str) -> _Host:
+        state = self._hosts.get(host)
+        if state is None:
+            state = _Host(HostGate(self._delay_s, self._per_host))
+            self._hosts[host] = state
+        return state
+
+    def push(self, task: Task, *, front: bool = False, not_before: float = 0.0) -> None:
+        self._queued += 1
+        if not_before > 0.0:
+            self._seq += 1
+            heapq.heappush(self._delayed, (not_before, self._seq, task))
+            return
+        self._enqueue(task, front)
+
+    def _enqueue(self, task: Task, front: bool) -> None:
+        host = task.host
+        state = self._host(host)
+        if front:
+            state.queue.appendleft(task)
+        else:
+            state.queue.append(task)
+        self._schedule(host, state)
+
+    def hold(self, host: str) -> None:
+        self._host(host).held = True
+
+    def release(self, host: str, delay_s: float | None, now: float) -> None:
+        state = self._host(host)
+        state.held = False
+        if delay_s is not None and delay_s > state.gate.delay_s:
+            state.gate.delay_s = delay_s
+        self._schedule(host, state)
+
+    def finish(self, host: str, now: float) -> None:
+        state = self._hosts[host]
+        state.gate.finish()
+        self._schedule(host, state)
+
+    def _ready_time(self, state: _Host) -> float | None:
+        """When this host's first queued task may start, None if it cannot for now."""
+        if not state.queue or state.gate.is_full():
+            return None
+        if state.held and not state.queue[0].robots:
+            return None
+        return state.gate.next_start()
+
+    def _schedule(self, host: str, state: _Host) -> None:
+        if state.scheduled:
+            return
+        when = self._ready_time(state)
+        if when is None:
+            return
+        state.scheduled = True
+        self._seq += 1
+        heapq.heappush(self._heap, (when, self._seq, host))
+
+    def pop_ready(self, now: float, admit: Callable[[Task], bool]) -> Task | None:
+        while self._delayed and self._delayed[0][0] <= now:
+            self._enqueue(heapq.heappop(self._delayed)[2], front=True)
+        while self._heap and self._heap[0][0] <= now:
+            _, _, host = heapq.heappop(self._heap)
+            state = self._hosts[host]
+            state.scheduled = False
+            task = self._pop_admitted(state, now, admit)
+            if task is None:
+                self._schedule(host, state)
+                continue
+            state.gate.start(now)
+            self._schedule(host, state)
+            return task
+        return None
+
+    def _pop_admitted(
+        self, state: _Host, now: float, admit: Callable[[Task], bool]
+    ) -> Task | None:
+        while True:
+            when = self._ready_time(state)
+            if when is None or when > now:
+                return None
+            task = state.queue.popleft()
+            self._queued -= 1
+            if admit(task):
+                return task
+
+    def next_wakeup(self) -> float | None:
+        times = [h[0][0] for h in (self._heap, self._delayed) if h]
+        return min(times) if times else None
+
+    def queued(self) -> int:
+        return self._queued
+
+    def drain(self) -> Iterator[Task]:
+        while self._delayed:
+            self._queued -= 1
+            yield heapq.heappop(self._delayed)[2]
+        for state in self._hosts.values():
+            while state.queue:
+                self._queued -= 1
+                yield state.queue.popleft()
+        self._heap.clear()
+        for state in self._hosts.values():
+            state.scheduled = False

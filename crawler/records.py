@@ -1,0 +1,110 @@
+"""Page records and crawl stats exactly in SPEC's out.json schema.
+
+Pure: a record is built from plain values (the chain of a URL and its last attempt);
+stats fold records one at a time so nothing needs to hold every record.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from crawler.errors import ErrorKind
+
+
+def iso_time(epoch: float) -> str:
+    """UTC time with milliseconds, as SPEC's examples: 2026-11-28T02:00:00.123Z."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def error_info(kind: ErrorKind | str | None, message: str | None) -> dict[str, str] | None:
+    if kind is None:
+        return None
+    return {"kind": str(ErrorKind(kind)), "message": message or str(kind)}
+
+
+def build_record(
+    *,
+    url: str,
+    final_url: str,
+    redirects: list[str],
+    depth: int,
+    referrer: str | None,
+    attempt: dict[str, Any],
+    retries: int,
+    error: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """One page record. `attempt` is the last attempt's result as a worker sends it.
+
+    `error` overrides the attempt's own error (a redirect the chain refused).
+    """
+    if error is None:
+        error = error_info(attempt.get("error_kind"), attempt.get("error_message"))
+    parsed = error is None and attempt.get("status") is not None
+    return {
+        "url": url,
+        "final_url": final_url,
+        "redirects": list(redirects),
+        "depth": depth,
+        "referrer": referrer,
+        "status": attempt.get("status"),
+        "content_type": attempt.get("content_type"),
+        "title": attempt.get("title") if parsed else None,
+        "links": list(attempt.get("links") or ()) if parsed else [],
+        "bytes": attempt.get("bytes", 0),
+        "elapsed_ms": round(float(attempt.get("elapsed_ms", 0.0)), 3),
+        "fetched_at": iso_time(attempt.get("fetched_at", 0.0)),
+        "retries": retries,
+        "worker": attempt.get("worker"),
+        "error": error,
+    }
+
+
+@dataclass(slots=True)
+class Stats:
+    """The counters of out.json's `stats`, folded record by record."""
+
+    pages: int = 0
+    ok: int = 0
+    failed: int = 0
+    bytes: int = 0
+    by_status: Counter[str] = field(default_factory=Counter)
+    by_error: Counter[str] = field(default_factory=Counter)
+    retries: int = 0
+    robots_excluded: int = 0
+    out_of_scope: int = 0
+    duplicates: int = 0
+    dropped_links: int = 0
+
+    def add(self, record: dict[str, Any]) -> None:
+        self.pages += 1
+        status, error = record["status"], record["error"]
+        if error is None and status is not None and status < 400:
+            self.ok += 1
+        else:
+            self.failed += 1
+        self.bytes += record["bytes"]
+        if status is not None:
+            self.by_status[str(status)] += 1
+        if error is not None:
+            self.by_error[error["kind"]] += 1
+        self.retries += record["retries"]
+
+    def to_json(self, elapsed_s: float) -> dict[str, Any]:
+        return {
+            "pages": self.pages,
+            "ok": self.ok,
+            "failed": self.failed,
+            "bytes": self.bytes,
+            "elapsed_s": round(elapsed_s, 3),
+            "pages_per_s": round(self.pages / elapsed_s, 1) if elapsed_s > 0 else 0.0,
+            "by_status": dict(sorted(self.by_status.items())),
+            "by_error": dict(sorted(self.by_error.items())),
+            "retries": self.retries,
+            "robots_excluded": self.robots_excluded,
+            "out_of_scope": self.out_of_scope,
+            "duplicates": self.duplicates,
+            "dropped_links": self.dropped_links,
+        }

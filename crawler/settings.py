@@ -1,0 +1,202 @@
+"""The Settings dataclass: every default of the crawler, loading and validation.
+
+Defaults live here and nowhere else (config/default.toml shows the same values and a
+test keeps them equal). Precedence: built-in < config file < command line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crawler import PROJECT_URL, __version__
+from crawler.errors import UsageError
+
+DEFAULT_CONFIG_PATH = Path("config/default.toml")
+SCOPES = ("host", "domain", "any")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+def _cpu_count() -> int:
+    return max(1, min(256, os.cpu_count() or 1))
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every effective setting of one crawl; picklable, sent whole to workers.
+
+    Field names are SPEC's long options with `_`; times are seconds, sizes bytes.
+    """
+
+    seeds: str | None = None
+    seed: tuple[str, ...] = ()
+    procs: int = field(default_factory=_cpu_count)
+    threads: int = 8
+    out: str = "out.json"
+    jsonl: str | None = None
+    max_depth: int = 5
+    max_pages: int = 0
+    scope: str = "host"
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+    delay: float = 0.0
+    per_host: int = 8
+    timeout: float = 10.0
+    retries: int = 2
+    max_bytes: int = 10_485_760
+    max_redirects: int = 10
+    max_pages_per_host: int = 0
+    max_url_length: int = 2048
+    user_agent: str = f"crawler/{__version__} (+{PROJECT_URL})"
+    header: tuple[str, ...] = ()
+    ignore_robots: bool = False
+    state: str | None = None
+    log_level: str = "INFO"
+    progress: bool | None = None  # None: on when stderr is a terminal
+
+    def headers(self) -> dict[str, str]:
+        """The --header values as a dict (validated already)."""
+        return dict(_split_header(h) for h in self.header)
+
+    def to_json(self) -> dict[str, Any]:
+        """The effective settings for out.json: header values are never written."""
+        data = dataclasses.asdict(self)
+        data["header"] = [_split_header(h)[0] for h in self.header]
+        for key in ("seed", "allow", "deny"):
+            data[key] = list(data[key])
+        return data
+
+
+FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+_TUPLE_FIELDS = {"seed", "allow", "deny", "header"}
+_OPTIONAL_STR = {"seeds", "jsonl", "state"}
+
+
+def _split_header(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    return name.strip(), value.strip()
+
+
+def default_settings() -> Settings:
+    return Settings()
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """Read a TOML config file; UsageError names the file and the problem."""
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise UsageError(f"config file not found: {path}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read config file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"bad config file {path}: {exc}") from None
+    for key in data:
+        if key not in FIELDS or key == "config":
+            raise UsageError(f"bad config file {path}: unknown key '{key}'")
+    return data
+
+
+def load_settings(given: dict[str, Any], config_path: str | None = None) -> Settings:
+    """Apply precedence: built-in defaults, then the config file, then `given`.
+
+    `given` holds only the options actually typed on the command line. The default
+    config file is read when it exists; an explicit `config_path` must exist.
+    """
+    values: dict[str, tuple[Any, str]] = {}
+    path = Path(config_path) if config_path else DEFAULT_CONFIG_PATH
+    if config_path or path.is_file():
+        for key, value in read_config(path).items():
+            values[key] = (value, f"config file {path}")
+    for key, value in given.items():
+        values[key] = (value, "command line")
+    checked = {key: _check(key, value, where) for key, (value, where) in values.items()}
+    settings = Settings(**checked)
+    if settings.seeds is None and not settings.seed:
+        raise UsageError("no seeds: give --seeds FILE or --seed URL")
+    return settings
+
+
+def _check(key: str, value: Any, where: str) -> Any:
+    """Validate and normalise one setting; UsageError names the key and its source."""
+
+    def bad(why: str) -> UsageError:
+        return UsageError(f"bad value for {key.replace('_', '-')} ({where}): {why}")
+
+    kind = FIELDS[key].type
+    if key in _TUPLE_FIELDS:
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list | tuple) or not all(isinstance(v, str) for v in items):
+            raise bad("expected a string or a list of strings")
+        for item in items:
+            _check_item(key, item, bad)
+        return tuple(items)
+    if key in _OPTIONAL_STR or kind == "str":
+        if not isinstance(value, str) or not value:
+            raise bad("expected a non-empty string")
+        return _check_str(key, value, bad)
+    if kind == "bool" or kind == "bool | None":
+        if not isinstance(value, bool):
+            raise bad("expected true or false")
+        return value
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad(f"expected an integer, got {value!r}")
+        low, high = _INT_RANGES[key]
+        if not low <= value <= high:
+            raise bad(f"{value} is not in {low}..{high}" if high < 2**62 else f"must be >= {low}")
+        return value
+    if kind == "float":
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise bad(f"expected a number, got {value!r}")
+        if value < 0 or (key == "timeout" and value == 0):
+            raise bad("must be positive" if key == "timeout" else "must be >= 0")
+        return float(value)
+    raise AssertionError(f"no check for {key}")
+
+
+_BIG = 2**63
+_INT_RANGES = {
+    "procs": (1, 256),
+    "threads": (1, 1024),
+    "max_depth": (0, _BIG),
+    "max_pages": (0, _BIG),
+    "per_host": (1, _BIG),
+    "retries": (0, 100),
+    "max_bytes": (1, _BIG),
+    "max_redirects": (0, _BIG),
+    "max_pages_per_host": (0, _BIG),
+    "max_url_length": (1, _BIG),
+}
+
+
+def _check_str(key: str, value: str, bad: Any) -> str:
+    if key == "scope" and value not in SCOPES:
+        raise bad(f"{value!r} is not one of {', '.join(SCOPES)}")
+    if key == "log_level":
+        if value.upper() not in LOG_LEVELS:
+            raise bad(f"{value!r} is not one of {', '.join(LOG_LEVELS)}")
+        return value.upper()
+    if key == "user_agent" and any(c in value for c in "\r\n"):
+        raise bad("must be one line")
+    return value
+
+
+def _check_item(key: str, item: str, bad: Any) -> None:
+    if key in ("allow", "deny"):
+        try:
+            re.compile(item)
+        except re.error as exc:
+            raise bad(f"invalid regular expression {item!r}: {exc}") from None
+    elif key == "header":
+        name, sep, value = item.partition(":")
+        if not sep or not _HEADER_NAME.match(name.strip()) or any(c in item for c in "\r\n"):
+            raise bad(f"expected 'Name: value', got {item!r}")

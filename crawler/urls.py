@@ -1,0 +1,79 @@
+"""Canonical URLs (SPEC "out.json"): what counts as the same page, and what a host is.
+
+Pure: no I/O. w3lib does the heavy lifting (IDNA, percent-encoding, dot segments,
+query sorting); we add what SPEC asks beyond it (default port dropped, space in the
+query as %20, stray '%' escaped, http(s) only).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+from w3lib.url import canonicalize_url
+
+SCHEMES = frozenset({"http", "https"})
+DEFAULT_PORTS = {"http": 80, "https": 443}
+# WHATWG URL parsing strips these anywhere in the string; browsers follow such hrefs.
+_STRIPPED = re.compile(r"[\t\n\r]")
+_STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+class InvalidURL(ValueError):
+    """The text is not an http(s) URL we can fetch; the message is the reason."""
+
+
+def canonicalize(url: str, base: str | None = None) -> str:
+    """Return the canonical form of `url` (resolved against `base` if given).
+
+    Raises InvalidURL with a short reason for anything that is not an absolute
+    http(s) URL with a host.
+    """
+    text = _STRIPPED.sub("", url).strip(" \x00\x0b\x0c")
+    if base is not None:
+        try:
+            text = urljoin(base, text)
+        except ValueError as exc:  # e.g. an invalid IPv6 literal
+            raise InvalidURL(f"cannot resolve: {exc}") from None
+    return _canonicalize_absolute(text)
+
+
+@lru_cache(maxsize=65536)
+def _canonicalize_absolute(text: str) -> str:
+    # Cached: the same links repeat from page to page of one site.
+    try:
+        parts = urlsplit(text)
+    except ValueError as exc:
+        raise InvalidURL(str(exc)) from None
+    scheme = parts.scheme.lower()
+    if not scheme:
+        raise InvalidURL("not an absolute URL")
+    if scheme not in SCHEMES:
+        raise InvalidURL("unsupported scheme")
+    if not parts.hostname:
+        raise InvalidURL("no host")
+    try:
+        canon = canonicalize_url(_STRAY_PERCENT.sub("%25", text), keep_fragments=False)
+        parts = urlsplit(canon)
+        port = parts.port
+    except (ValueError, UnicodeError) as exc:
+        raise InvalidURL(str(exc).splitlines()[0] if str(exc) else "invalid URL") from None
+    netloc = parts.netloc
+    if port is not None and port == DEFAULT_PORTS[scheme]:
+        netloc = netloc.rsplit(":", 1)[0]
+    # w3lib re-encodes query arguments form-style (space as '+'); a literal '+' is
+    # already %2B at this point, so every remaining '+' is a space.
+    query = parts.query.replace("+", "%20")
+    return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
+
+
+def host_key(url: str) -> str:
+    """The host of a canonical URL: host and port, no userinfo ("127.0.0.1:8000")."""
+    netloc = urlsplit(url).netloc
+    return netloc.rpartition("@")[2]
+
+
+def hostname(url: str) -> str:
+    """The host name of a canonical URL, without port or userinfo."""
+    return urlsplit(url).hostname or ""

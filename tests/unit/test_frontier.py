@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from crawler.frontier import MemoryFrontier, Task
+
+
+def admit_all(task: Task) -> bool:
+    return True
+
+
+def urls(tasks: list[Task | None]) -> list[str | None]:
+    return [t.url if t else None for t in tasks]
+
+
+def test_seen_set_dedups() -> None:
+    f = MemoryFrontier(delay_s=0, per_host=8)
+    assert f.mark_seen("http://a.test/")
+    assert not f.mark_seen("http://a.test/")
+    assert f.is_seen("http://a.test/")
+
+
+def test_fifo_per_host_and_in_flight_cap() -> None:
+    f = MemoryFrontier(delay_s=0, per_host=2)
+    for n in range(3):
+        f.push(Task(url=f"http://a.test/{n}", depth=0))
+    got = [f.pop_ready(0.0, admit_all) for _ in range(3)]
+    assert urls(got) == ["http://a.test/0", "http://a.test/1", None]
+    f.finish("a.test", 0.0)
+    assert urls([f.pop_ready(0.0, admit_all)]) == ["http://a.test/2"]
+    assert f.queued() == 0
+
+
+def test_delay_between_starts_and_next_wakeup() -> None:
+    f = MemoryFrontier(delay_s=1.5, per_host=8)
+    f.push(Task(url="http://a.test/1", depth=0))
+    f.push(Task(url="http://a.test/2", depth=0))
+    assert f.pop_ready(10.0, admit_all) is not None
+    assert f.pop_ready(10.0, admit_all) is None
+    assert f.next_wakeup() == 11.5
+    assert f.pop_ready(11.4, admit_all) is None
+    assert f.pop_ready(11.5, admit_all) is not None
+
+
+def test_hosts_do_not_wait_for_each_other() -> None:
+    f = MemoryFrontier(delay_s=5, per_host=1)
+    f.push(Task(url="http://a.test/1", depth=0))
+    f.push(Task(url="http://a.test/2", depth=0))
+    f.push(Task(url="http://b.test/1", depth=0))
+    got = urls([f.pop_ready(0.0, admit_all), f.pop_ready(0.0, admit_all)])
+    assert sorted(got) == ["http://a.test/1", "http://b.test/1"]  # type: ignore[type-var]
+
+
+def test_hold_lets_only_robots_through_until_release() -> None:
+    f = MemoryFrontier(delay_s=0, per_host=8)
+    f.hold("a.test")
+    f.push(Task(url="http://a.test/page", depth=0))
+    f.push(Task(url="http://a.test/robots.txt", depth=0, robots=True), front=True)
+    assert urls([f.pop_ready(0.0, admit_all)]) == ["http://a.test/robots.txt"]
+    assert f.pop_ready(0.0, admit_all) is None
+    f.finish("a.test", 0.0)
+    f.release("a.test", delay_s=3.0, now=0.0)  # Crawl-delay raises the host delay
+    assert urls([f.pop_ready(0.0, admit_all)]) == [None]
+    assert f.next_wakeup() == 3.0
+    assert urls([f.pop_ready(3.0, admit_all)]) == ["http://a.test/page"]
+
+
+def test_refused_tasks_do_not_use_the_politeness_slot() -> None:
+    f = MemoryFrontier(delay_s=10, per_host=8)
+    f.push(Task(url="http://a.test/private", depth=0))
+    f.push(Task(url="http://a.test/public", depth=0))
+    got = f.pop_ready(0.0, lambda t: "private" not in t.url)
+    assert urls([got]) == ["http://a.test/public"]
+    assert f.queued() == 0
+
+
+def test_retry_waits_without_blocking_its_host() -> None:
+    f = MemoryFrontier(delay_s=0, per_host=8)
+    f.push(Task(url="http://a.test/retry", depth=0), front=True, not_before=5.0)
+    f.push(Task(url="http://a.test/next", depth=0))
+    assert urls([f.pop_ready(0.0, admit_all), f.pop_ready(0.0, admit_all)]) == [
+        "http://a.test/next",
+        None,
+    ]
+    assert f.next_wakeup() == 5.0
+    assert urls([f.pop_ready(5.0, admit_all)]) == ["http://a.test/retry"]
+
+
+def test_drain_empties_everything() -> None:
+    f = MemoryFrontier(delay_s=0, per_host=8)
+    f.push(Task(url="http://a.test/1", depth=0))
+    f.push(Task(url="http://b.test/1", depth=0), not_before=9.0)
+    assert sorted(t.url for t in f.drain()) == ["http://a.test/1", "http://b.test/1"]
+    assert f.queued() == 0 and f.next_wakeup() is None
