@@ -1,0 +1,112 @@
+"""robots.txt decisions (RFC 9309) for one host, from the (status, body) of its fetch.
+
+Pure: the coordinator fetches robots.txt and hands the answer here; protego parses
+it once and the policy is then queried for every URL of the host.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from protego import Protego
+
+from crawler.urls import host_key
+
+ROBOTS_MAX_BYTES = 500 * 1024
+MAX_CRAWL_DELAY_S = 30.0
+
+# A user-agent line as protego reads it: "User-agent:", "useragent x", "User agent: x".
+_USER_AGENT_LINE = re.compile(r"\s*user(?:-|\s+)?agent\s*(?::|\s)(?P<value>[^#]*)", re.IGNORECASE)
+_TOKEN_END = re.compile(r"[/\s]")
+# A group name read as a product token: "Crawler/2.0", "crawler*" and "crawler," all
+# name the crawler group (lenient like Google's parser, which also cuts at such marks).
+_GROUP_NAME_END = re.compile(r"[/\s,*]")
+
+
+def robots_url(url: str) -> str:
+    """The robots.txt URL of the host of a canonical URL (no userinfo, RFC 9309 2.3)."""
+    return f"{urlsplit(url).scheme}://{host_key(url)}/robots.txt"
+
+
+def product_token(user_agent: str) -> str:
+    """The product token of a User-Agent: up to the first "/" or space (SPEC)."""
+    return _TOKEN_END.split(user_agent.strip(), maxsplit=1)[0]
+
+
+class RobotsPolicy:
+    """Which URLs of one host we may fetch, and the host's Crawl-delay."""
+
+    __slots__ = ("_parser", "_token", "_default", "_delay_s")
+
+    def __init__(self, parser: Protego | None, token: str, *, default: bool) -> None:
+        # parser None: no rules, every URL gets `default`.
+        self._parser = parser
+        self._token = token
+        self._default = default
+        self._delay_s = None if parser is None else _capped_delay(parser.crawl_delay(token))
+
+    @classmethod
+    def allow_all(cls) -> RobotsPolicy:
+        return cls(None, "", default=True)
+
+    @classmethod
+    def disallow_all(cls) -> RobotsPolicy:
+        return cls(None, "", default=False)
+
+    @classmethod
+    def from_response(cls, status: int | None, body: bytes, user_agent: str) -> RobotsPolicy:
+        """The policy for a robots.txt answer; `status` None means unreachable."""
+        # RFC 9309 2.3.1.3: 4xx means there are no rules; 2.3.1.2: a redirect chain
+        # longer than we follow counts as 4xx. 2.3.1.4: 5xx or unreachable means
+        # complete disallow. Anything else (1xx, 6xx) is no usable answer either.
+        if status is None or not 200 <= status < 500:
+            return cls.disallow_all()
+        if status >= 300:
+            return cls.allow_all()
+        token = product_token(user_agent).lower()
+        # 2.5: at least the first 500 KiB must be parsed; a partial last line is fine.
+        # utf-8-sig drops a BOM, which would otherwise spoil the first line.
+        text = body[:ROBOTS_MAX_BYTES].decode("utf-8-sig", errors="replace")
+        return cls(Protego.parse(_keep_own_groups(text, token)), token, default=True)
+
+    def allowed(self, url: str) -> bool:
+        """Whether robots.txt lets us fetch `url` (canonical)."""
+        if self._parser is None:
+            return self._default
+        return self._parser.can_fetch(url, self._token)
+
+    def delay_s(self) -> float | None:
+        """Crawl-delay of our group (else "*"), capped at MAX_CRAWL_DELAY_S; None if absent."""
+        return self._delay_s
+
+
+def _capped_delay(delay: float | None) -> float | None:
+    if delay is None:
+        return None
+    return min(delay, MAX_CRAWL_DELAY_S)
+
+
+def _keep_own_groups(text: str, token: str) -> str:
+    """Rewrite user-agent lines so that protego picks exactly our group.
+
+    protego matches a group's name anywhere in the query at a word start, so a group
+    "crawl" would govern "crawler", and it does not match "Crawler/2.0" at all.
+    RFC 9309 2.2.1 wants the product token compared case-insensitively: each name is
+    cut to its token and compared with ours; lines naming other crawlers are emptied,
+    which still ends the previous group (protego follows 2.2.1 there) but joins none.
+    Lines are split as protego splits them (str.splitlines).
+    """
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        match = _USER_AGENT_LINE.match(line)
+        if match is None:
+            continue
+        value = match["value"].strip()
+        if value == "*":
+            lines[i] = "User-agent: *"
+        elif token and _GROUP_NAME_END.split(value, maxsplit=1)[0].lower() == token:
+            lines[i] = f"User-agent: {token}"
+        else:
+            lines[i] = "User-agent:"
+    return "\n".join(lines)
