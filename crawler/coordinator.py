@@ -85,6 +85,11 @@ class Coordinator:
         self._last_worker: dict[str, int] = {}  # host -> worker index (warm connection)
         self._started_records = 0
         self._started_per_host: Counter[str] = Counter()
+        # Breadth-first order: a page's links are followed only once every record of a
+        # lower depth is finished, so depth is the shortest distance from a seed whatever
+        # order the answers arrive in. Answers that come early wait here, fetched already.
+        self._open_by_depth: Counter[int] = Counter()
+        self._deferred: dict[int, list[tuple[Task, dict[str, Any]]]] = {}
         self._signals = 0
         self._ctx = multiprocessing.get_context("forkserver")
         self._ctx.set_forkserver_preload(["crawler.worker"])
@@ -117,27 +122,34 @@ class Coordinator:
         if self._signals > 1:
             # A second interrupt: leave at once; out.json stays the previous whole file.
             raise KeyboardInterrupt
-        log.warning("%s: finishing in-flight requests, then writing partial output",
-                    signal.Signals(signum).name)
+        log.warning(
+            "%s: finishing in-flight requests, then writing partial output",
+            signal.Signals(signum).name,
+        )
 
     def in_flight(self) -> int:
         return sum(len(w.in_flight) for w in self._workers)
 
     def is_finished(self) -> bool:
-        """The crawl is done: nothing queued and nothing in flight."""
-        return self.frontier.queued() == 0 and self.in_flight() == 0
+        """The crawl is done: nothing queued, nothing in flight, no answer waiting."""
+        return self.frontier.queued() == 0 and self.in_flight() == 0 and not self._deferred
 
     def _loop(self, progress: Progress) -> bool:
         """Run until finished; True if interrupted."""
         grace_until: float | None = None
         while True:
             now = time.monotonic()
-            if self._signals and grace_until is None:
-                grace_until = now + GRACE_S
+            if self._signals:
+                if grace_until is None:
+                    grace_until = now + GRACE_S
+                # No new work once interrupted: what is queued is dropped, and answers
+                # waiting for breadth-first order are written now.
                 for task in self.frontier.drain():
                     log.debug("not fetched (interrupted): %s", task.url)
-            if grace_until is None:
+                self._flush_deferred(force=True)
+            else:
                 self._dispatch(now)
+                self._flush_deferred()
             if self.is_finished():
                 return grace_until is not None
             if grace_until is not None and now >= grace_until:
@@ -196,7 +208,9 @@ class Coordinator:
         worker.process.join(0.5)
         log.error(
             "worker %d died (exit code %s); restarting it, requeueing %d URLs",
-            worker.index, worker.process.exitcode, len(worker.in_flight),
+            worker.index,
+            worker.process.exitcode,
+            len(worker.in_flight),
         )
         now = time.monotonic()
         for task in worker.in_flight.values():
@@ -266,12 +280,16 @@ class Coordinator:
                 # A redirect hop robots.txt disallows ends the chain with no error; the
                 # record is the previous hop's 3xx answer, pointing at this URL.
                 self._emit(task, task.last_attempt or {})
+            else:
+                self._close(task)
             return False
         if not task.counted:
             limit, per_host = self.settings.max_pages, self.settings.max_pages_per_host
             if limit and self._started_records >= limit:
+                self._close(task)
                 return False
             if per_host and self._started_per_host[task.host] >= per_host:
+                self._close(task)
                 return False
             task.counted = True
             self._started_records += 1
@@ -279,9 +297,25 @@ class Coordinator:
         return True
 
     def _push_new(self, task: Task) -> None:
-        """Queue a URL, asking for its host's robots.txt first when the host is new."""
+        """Queue a new page record, asking for its host's robots.txt first if the host is new."""
+        self._open_by_depth[task.depth] += 1
         self._ensure_robots(task.url)
         self.frontier.push(task)
+
+    def _close(self, task: Task) -> None:
+        """A page record is finished (written) or dropped."""
+        self._open_by_depth[task.depth] -= 1
+        if not self._open_by_depth[task.depth]:
+            del self._open_by_depth[task.depth]
+
+    def _flush_deferred(self, force: bool = False) -> None:
+        """Handle waiting answers whose depth is now the lowest still open."""
+        while self._deferred:
+            depth = min(self._deferred)
+            if not force and self._open_by_depth and min(self._open_by_depth) < depth:
+                return
+            for task, result in self._deferred.pop(depth):
+                self._on_page_result(task, result, time.monotonic())
 
     def _ensure_robots(self, url: str) -> None:
         if self.settings.ignore_robots:
@@ -301,12 +335,21 @@ class Coordinator:
         now = time.monotonic()
         self.frontier.finish(task.host, now)
         self._last_worker[task.host] = worker.index
+        if task.robots:
+            if not self._retry_if_needed(task, result, now):
+                self._on_robots(task, result, now)
+        elif self._open_by_depth and min(self._open_by_depth) < task.depth:
+            self._deferred.setdefault(task.depth, []).append((task, result))
+        else:
+            self._on_page_result(task, result, now)
+
+    def _on_page_result(self, task: Task, result: dict[str, Any], now: float) -> None:
         if self._retry_if_needed(task, result, now):
             return
-        if task.robots:
-            self._on_robots(task, result, now)
-        elif result["error_kind"] is None and result["status"] in REDIRECT_STATUSES and (
-            result["location"]
+        if (
+            result["error_kind"] is None
+            and result["status"] in REDIRECT_STATUSES
+            and (result["location"])
         ):
             self._on_redirect(task, result)
         else:
@@ -335,8 +378,13 @@ class Coordinator:
                 target = None
             if target is not None and hops <= ROBOTS_MAX_REDIRECTS:
                 self.frontier.push(
-                    Task(url=target, depth=0, robots=True, robots_for=host,
-                         redirects=[*task.redirects, task.url]),
+                    Task(
+                        url=target,
+                        depth=0,
+                        robots=True,
+                        robots_for=host,
+                        redirects=[*task.redirects, task.url],
+                    ),
                     front=True,
                 )
                 return
@@ -354,28 +402,60 @@ class Coordinator:
         try:
             target = canonicalize(result["location"], base=task.url)
         except InvalidURL as exc:
-            self._emit(task, result, redirects=chain, error=error_info(
-                ErrorKind.OUT_OF_SCOPE_REDIRECT, f"redirect to {result['location']!r}: {exc}"))
+            self._emit(
+                task,
+                result,
+                redirects=chain,
+                error=error_info(
+                    ErrorKind.OUT_OF_SCOPE_REDIRECT, f"redirect to {result['location']!r}: {exc}"
+                ),
+            )
             return
         if target in chain:
-            self._emit(task, result, redirects=chain, final_url=target, error=error_info(
-                ErrorKind.TOO_MANY_REDIRECTS, f"redirect loop back to {target}"))
+            self._emit(
+                task,
+                result,
+                redirects=chain,
+                final_url=target,
+                error=error_info(ErrorKind.TOO_MANY_REDIRECTS, f"redirect loop back to {target}"),
+            )
             return
         if len(chain) > self.settings.max_redirects:
-            self._emit(task, result, redirects=chain, final_url=target, error=error_info(
-                ErrorKind.TOO_MANY_REDIRECTS, f"more than {self.settings.max_redirects} redirects"))
+            self._emit(
+                task,
+                result,
+                redirects=chain,
+                final_url=target,
+                error=error_info(
+                    ErrorKind.TOO_MANY_REDIRECTS,
+                    f"more than {self.settings.max_redirects} redirects",
+                ),
+            )
             return
         if not self.scope.allows(target):
-            self._emit(task, result, redirects=chain, final_url=target, error=error_info(
-                ErrorKind.OUT_OF_SCOPE_REDIRECT, f"redirect out of scope to {target}"))
+            self._emit(
+                task,
+                result,
+                redirects=chain,
+                final_url=target,
+                error=error_info(
+                    ErrorKind.OUT_OF_SCOPE_REDIRECT, f"redirect out of scope to {target}"
+                ),
+            )
             return
         if not self.frontier.mark_seen(target):
             # Its content is (or will be) in the record that fetched that URL.
             self._emit(task, result, redirects=chain, final_url=target)
             return
         hop = Task(
-            url=target, depth=task.depth, referrer=task.referrer, origin=task.record_url,
-            redirects=chain, retries=task.retries, last_attempt=result, counted=True,
+            url=target,
+            depth=task.depth,
+            referrer=task.referrer,
+            origin=task.record_url,
+            redirects=chain,
+            retries=task.retries,
+            last_attempt=result,
+            counted=True,
         )
         self._ensure_robots(target)
         self.frontier.push(hop, front=True)
@@ -400,6 +480,7 @@ class Coordinator:
             retries=task.retries,
             error=error,
         )
+        self._close(task)
         self.stats.add(record)
         self.stats.dropped_links += result.get("dropped_links", 0)
         self.sink.add(record)
@@ -408,6 +489,8 @@ class Coordinator:
 
     def _follow_links(self, task: Task, links: list[str], nofollow: Any) -> None:
         """Dedup, scope and depth for the links of one page (the hot path per page)."""
+        if self._signals:
+            return  # interrupted: no new work
         skip = set(nofollow)
         depth = task.depth + 1
         referrer = task.record_url
@@ -429,7 +512,12 @@ class Coordinator:
 
     # -- output -----------------------------------------------------------------------
     def header(
-        self, *, complete: bool, started_at: float, finished_at: float, elapsed_s: float,
+        self,
+        *,
+        complete: bool,
+        started_at: float,
+        finished_at: float,
+        elapsed_s: float,
         rejected_seeds: list[dict[str, Any]],
     ) -> dict[str, Any]:
         return {

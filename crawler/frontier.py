@@ -96,6 +96,8 @@ class Frontier(Protocol):
 class _Host:
     gate: HostGate
     queue: deque[Task] = field(default_factory=deque)
+    # robots.txt fetches go before any page of the host, also while it is held.
+    robots: deque[Task] = field(default_factory=deque)
     held: bool = False
     scheduled: bool = False  # in the ready heap at most once
 
@@ -150,7 +152,9 @@ class MemoryFrontier:
     def _enqueue(self, task: Task, front: bool) -> None:
         host = task.host
         state = self._host(host)
-        if front:
+        if task.robots:
+            state.robots.append(task)
+        elif front:
             state.queue.appendleft(task)
         else:
             state.queue.append(task)
@@ -173,9 +177,7 @@ class MemoryFrontier:
 
     def _ready_time(self, state: _Host) -> float | None:
         """When this host's first queued task may start, None if it cannot for now."""
-        if not state.queue or state.gate.is_full():
-            return None
-        if state.held and not state.queue[0].robots:
+        if state.gate.is_full() or not (state.robots or (state.queue and not state.held)):
             return None
         return state.gate.next_start()
 
@@ -205,14 +207,12 @@ class MemoryFrontier:
             return task
         return None
 
-    def _pop_admitted(
-        self, state: _Host, now: float, admit: Callable[[Task], bool]
-    ) -> Task | None:
+    def _pop_admitted(self, state: _Host, now: float, admit: Callable[[Task], bool]) -> Task | None:
         while True:
             when = self._ready_time(state)
             if when is None or when > now:
                 return None
-            task = state.queue.popleft()
+            task = state.robots.popleft() if state.robots else state.queue.popleft()
             self._queued -= 1
             if admit(task):
                 return task
@@ -229,9 +229,10 @@ class MemoryFrontier:
             self._queued -= 1
             yield heapq.heappop(self._delayed)[2]
         for state in self._hosts.values():
-            while state.queue:
-                self._queued -= 1
-                yield state.queue.popleft()
+            for queue in (state.robots, state.queue):
+                while queue:
+                    self._queued -= 1
+                    yield queue.popleft()
         self._heap.clear()
         for state in self._hosts.values():
             state.scheduled = False

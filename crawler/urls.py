@@ -11,13 +11,15 @@ import re
 from functools import lru_cache
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from w3lib.url import canonicalize_url
+from w3lib.url import canonicalize_url, safe_url_string
 
 SCHEMES = frozenset({"http", "https"})
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # WHATWG URL parsing strips these anywhere in the string; browsers follow such hrefs.
 _STRIPPED = re.compile(r"[\t\n\r]")
 _STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
 
 class InvalidURL(ValueError):
@@ -53,19 +55,39 @@ def _canonicalize_absolute(text: str) -> str:
         raise InvalidURL("unsupported scheme")
     if not parts.hostname:
         raise InvalidURL("no host")
+    text = _STRAY_PERCENT.sub("%25", text)
     try:
-        canon = canonicalize_url(_STRAY_PERCENT.sub("%25", text), keep_fragments=False)
-        parts = urlsplit(canon)
+        parts = urlsplit(canonicalize_url(text, keep_fragments=False))
         port = parts.port
+        # w3lib re-encodes the query form-style, escaping reserved '=', ';', '+' inside
+        # values, which changes what the server sees; SPEC keeps reserved characters, so
+        # the query is taken from the safe (percent-encoded, UTF-8) original instead.
+        query = _normalize_query(urlsplit(safe_url_string(text)).query)
     except (ValueError, UnicodeError) as exc:
         raise InvalidURL(str(exc).splitlines()[0] if str(exc) else "invalid URL") from None
     netloc = parts.netloc
     if port is not None and port == DEFAULT_PORTS[scheme]:
         netloc = netloc.rsplit(":", 1)[0]
-    # w3lib re-encodes query arguments form-style (space as '+'); a literal '+' is
-    # already %2B at this point, so every remaining '+' is a space.
-    query = parts.query.replace("+", "%20")
     return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
+
+
+def _normalize_escape(match: re.Match[str]) -> str:
+    # RFC 3986 §6.2.2.2: decode escaped unreserved characters, upper-case the rest.
+    char = chr(int(match.group(0)[1:], 16))
+    return char if char in _UNRESERVED else match.group(0).upper()
+
+
+def _normalize_query(query: str) -> str:
+    """Arguments sorted by name then value (repeats kept, empty ones dropped)."""
+    args = []
+    for arg in query.split("&"):
+        if not arg:
+            continue
+        arg = _ESCAPE.sub(_normalize_escape, arg)
+        name, _, value = arg.partition("=")
+        args.append((name, value, arg))
+    args.sort()
+    return "&".join(arg for _, _, arg in args)
 
 
 def host_key(url: str) -> str:

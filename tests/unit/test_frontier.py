@@ -90,3 +90,15 @@ def test_drain_empties_everything() -> None:
     f.push(Task(url="http://b.test/1", depth=0), not_before=9.0)
     assert sorted(t.url for t in f.drain()) == ["http://a.test/1", "http://b.test/1"]
     assert f.queued() == 0 and f.next_wakeup() is None
+
+
+def test_robots_goes_first_even_when_a_hop_is_pushed_to_the_front_later() -> None:
+    f = MemoryFrontier(delay_s=0, per_host=8)
+    f.hold("b.test")
+    f.push(Task(url="http://b.test/robots.txt", depth=0, robots=True))
+    f.push(Task(url="http://b.test/hop", depth=1, origin="http://a.test/r"), front=True)
+    assert urls([f.pop_ready(0.0, admit_all)]) == ["http://b.test/robots.txt"]
+    assert f.pop_ready(0.0, admit_all) is None  # held until robots.txt is known
+    f.finish("b.test", 0.0)
+    f.release("b.test", None, 0.0)
+    assert urls([f.pop_ready(0.0, admit_all)]) == ["http://b.test/hop"]
