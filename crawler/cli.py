@@ -95,8 +95,11 @@ def main(argv: list[str] | None = None) -> int:
         progress.close()
     finished_at = time.time()
     header = coordinator.header(
-        complete=complete, started_at=started_at, finished_at=finished_at,
-        elapsed_s=finished_at - started_at, rejected_seeds=rejected,
+        complete=complete,
+        started_at=started_at,
+        finished_at=finished_at,
+        elapsed_s=finished_at - started_at,
+        rejected_seeds=rejected,
     )
     try:
         sink.write_out(header)
@@ -111,7 +114,9 @@ def _prepare(argv: list[str] | None) -> tuple[Settings, list[str], list[dict[str
     config_path = given.pop("config", None)
     settings = load_settings(given, config_path)
     logging.basicConfig(
-        level=settings.log_level, format="%(levelname)s: %(message)s", stream=sys.stderr,
+        level=settings.log_level,
+        format="%(levelname)s: %(message)s",
+        stream=sys.stderr,
         force=True,
     )
     lines = list(settings.seed)

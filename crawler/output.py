@@ -54,7 +54,9 @@ class RecordSink:
         """Write out.json atomically: `header` fields, then "pages" from the spool."""
         self._spool.flush()
         self._spool.seek(0)
-        fd, tmp = tempfile.mkstemp(dir=self._out.parent, prefix=f".{self._out.name}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(
+            dir=self._out.parent, prefix=f".{self._out.name}.", suffix=".tmp"
+        )
         try:
             os.fchmod(fd, 0o644)  # mkstemp makes 0600; out.json is an ordinary file
             with os.fdopen(fd, "w", encoding="utf-8") as fh:

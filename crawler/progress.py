@@ -20,8 +20,12 @@ class Progress:
         self._handler: logging.Handler | None = None
         if enabled:
             self._bar = tqdm(
-                total=total or None, unit="page", file=sys.stderr, dynamic_ncols=True,
-                mininterval=0.25, smoothing=0.1,
+                total=total or None,
+                unit="page",
+                file=sys.stderr,
+                dynamic_ncols=True,
+                mininterval=0.25,
+                smoothing=0.1,
             )
             self._handler = _TqdmHandler()
             root = logging.getLogger()

@@ -155,7 +155,11 @@ def _check(key: str, value: Any, where: str) -> Any:
             raise bad(f"{value} is not in {low}..{high}" if high < 2**62 else f"must be >= {low}")
         return value
     if kind == "float":
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
             raise bad(f"expected a number, got {value!r}")
         if value < 0 or (key == "timeout" and value == 0):
             raise bad("must be positive" if key == "timeout" else "must be >= 0")

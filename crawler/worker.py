@@ -29,9 +29,7 @@ log = logging.getLogger(__name__)
 TaskMessage = tuple[int, str, bool, bool]
 
 
-def worker_main(
-    index: int, settings: Settings, tasks: Connection, results: Connection
-) -> None:
+def worker_main(index: int, settings: Settings, tasks: Connection, results: Connection) -> None:
     """Entry point of a worker process; returns when told to stop or the coordinator is gone."""
     # Ctrl-C reaches the whole process group; only the coordinator decides what it means.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

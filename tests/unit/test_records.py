@@ -15,15 +15,33 @@ ATTEMPT = {
     "error_message": None,
 }
 KEYS = [
-    "url", "final_url", "redirects", "depth", "referrer", "status", "content_type", "title",
-    "links", "bytes", "elapsed_ms", "fetched_at", "retries", "worker", "error",
+    "url",
+    "final_url",
+    "redirects",
+    "depth",
+    "referrer",
+    "status",
+    "content_type",
+    "title",
+    "links",
+    "bytes",
+    "elapsed_ms",
+    "fetched_at",
+    "retries",
+    "worker",
+    "error",
 ]
 
 
 def test_record_has_exactly_the_spec_keys() -> None:
     record = build_record(
-        url="http://a.test/", final_url="http://a.test/", redirects=[], depth=0,
-        referrer=None, attempt=ATTEMPT, retries=0,
+        url="http://a.test/",
+        final_url="http://a.test/",
+        redirects=[],
+        depth=0,
+        referrer=None,
+        attempt=ATTEMPT,
+        retries=0,
     )
     assert list(record) == KEYS
     assert record["elapsed_ms"] == 3.142
@@ -34,8 +52,13 @@ def test_record_has_exactly_the_spec_keys() -> None:
 def test_failed_record_has_no_title_or_links() -> None:
     failed = {**ATTEMPT, "status": None, "error_kind": "timeout", "error_message": "deadline"}
     record = build_record(
-        url="http://a.test/", final_url="http://a.test/", redirects=[], depth=0,
-        referrer=None, attempt=failed, retries=2,
+        url="http://a.test/",
+        final_url="http://a.test/",
+        redirects=[],
+        depth=0,
+        referrer=None,
+        attempt=failed,
+        retries=2,
     )
     assert record["error"] == {"kind": "timeout", "message": "deadline"}
     assert record["title"] is None and record["links"] == []
@@ -44,8 +67,13 @@ def test_failed_record_has_no_title_or_links() -> None:
 def test_refused_redirect_keeps_status_and_error() -> None:
     hop = {**ATTEMPT, "status": 301, "title": None, "links": []}
     record = build_record(
-        url="http://a.test/r", final_url="http://out.test/", redirects=["http://a.test/r"],
-        depth=1, referrer="http://a.test/", attempt=hop, retries=0,
+        url="http://a.test/r",
+        final_url="http://out.test/",
+        redirects=["http://a.test/r"],
+        depth=1,
+        referrer="http://a.test/",
+        attempt=hop,
+        retries=0,
         error=error_info("out_of_scope_redirect", "to http://out.test/"),
     )
     assert record["status"] == 301 and record["error"]["kind"] == "out_of_scope_redirect"
