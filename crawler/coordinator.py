@@ -45,7 +45,7 @@ JOIN_TIMEOUT_S = 3.0
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # compared and hashed by identity
 class _Worker:
     index: int
     process: BaseProcess
