@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from crawler import __version__
+from crawler.checkpoint import CrawlState
 from crawler.coordinator import Coordinator
 from crawler.errors import UsageError
 from crawler.output import RecordSink
@@ -69,14 +70,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     started_at = time.time()
+    state: CrawlState | None = None
     try:
         settings, seeds, rejected = _prepare(argv)
+        if settings.state:
+            state = CrawlState(settings.state, _identity(settings, seeds))
         sink = RecordSink(settings.out, settings.jsonl)
     except UsageError as exc:
+        if state is not None:
+            state.close()
         print(f"crawler: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    if state is not None and state.resumed:
+        # Records committed by an earlier run but not yet in --jsonl (a kill in between).
+        sink.append_jsonl(state.iter_records(after=sink.jsonl_lines()))
     progress = Progress(settings.progress, settings.max_pages or None)
-    coordinator = Coordinator(settings, seeds, sink)
+    coordinator = Coordinator(settings, seeds, sink, state=state)
     code, complete = 0, True
     try:
         result = coordinator.run(progress)
@@ -86,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         # A second SIGINT: leave at once; out.json stays the previous whole file.
         progress.close()
         sink.close()
+        if state is not None:
+            state.close()  # what was committed stays; the same command resumes
         print("crawler: interrupted twice, output not written", file=sys.stderr)
         return 130
     except Exception:
@@ -98,13 +109,15 @@ def main(argv: list[str] | None = None) -> int:
         complete=complete,
         started_at=started_at,
         finished_at=finished_at,
-        elapsed_s=finished_at - started_at,
+        elapsed_s=coordinator.elapsed_before_s + finished_at - started_at,
         rejected_seeds=rejected,
     )
     try:
-        sink.write_out(header)
+        sink.write_out(header, state.iter_records() if state is not None else None)
     finally:
         sink.close()
+        if state is not None:
+            state.close()
     _print_summary(header["stats"], settings.out, complete)
     return code
 
@@ -130,6 +143,16 @@ def _prepare(argv: list[str] | None) -> tuple[Settings, list[str], list[dict[str
     if not seeds:
         raise UsageError(f"no valid seed in {source}")
     return settings, seeds, rejected
+
+
+def _identity(settings: Settings, seeds: list[str]) -> dict[str, Any]:
+    """What makes a crawl the same crawl for --state (SPEC: limits may change)."""
+    return {
+        "seeds": seeds,
+        "scope": settings.scope,
+        "allow": list(settings.allow),
+        "deny": list(settings.deny),
+    }
 
 
 def _print_summary(stats: dict[str, Any], out: str, complete: bool) -> None:

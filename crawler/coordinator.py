@@ -9,6 +9,7 @@ merges the records into the output. Every process it starts, it joins.
 
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing
 import random
@@ -22,9 +23,10 @@ from types import FrameType
 from typing import Any
 
 from crawler.backoff import is_retryable, retry_delay_s
+from crawler.checkpoint import CrawlState, Loaded
 from crawler.errors import ErrorKind
 from crawler.frontier import MemoryFrontier, Task
-from crawler.output import RecordSink
+from crawler.output import RecordSink, dumps
 from crawler.progress import Progress
 from crawler.records import Stats, build_record, error_info, iso_time
 from crawler.robots import RobotsPolicy, robots_url
@@ -69,11 +71,15 @@ class Coordinator:
         seeds: list[str],
         sink: RecordSink,
         *,
+        state: CrawlState | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.settings = settings
         self.seeds = seeds
         self.sink = sink
+        self.state = state
+        self._dirty = False  # something to commit to the state
+        self.elapsed_before_s = 0.0  # of earlier runs of a resumed crawl
         self.scope = Scope.build(seeds, settings.scope, settings.allow, settings.deny)
         self.frontier = MemoryFrontier(delay_s=settings.delay, per_host=settings.per_host)
         self.stats = Stats()
@@ -97,9 +103,12 @@ class Coordinator:
     # -- the crawl ------------------------------------------------------------------
     def run(self, progress: Progress) -> CrawlResult:
         started = time.monotonic()
-        for seed in self.seeds:
-            if self.frontier.mark_seen(seed):
-                self._push_new(Task(url=seed, depth=0))
+        if self.state is not None and self.state.resumed:
+            self._restore(self.state.load())
+        else:
+            for seed in self.seeds:
+                if self.frontier.mark_seen(seed):
+                    self._push_new(Task(url=seed, depth=0))
         previous = {
             sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
         }
@@ -113,6 +122,7 @@ class Coordinator:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         elapsed = time.monotonic() - started
+        self._checkpoint(complete=not interrupted, force=True, elapsed_s=elapsed)
         return CrawlResult(
             complete=not interrupted, interrupted=interrupted, stats=self.stats, elapsed_s=elapsed
         )
@@ -156,6 +166,7 @@ class Coordinator:
                 log.warning("abandoning %d in-flight requests", self.in_flight())
                 return True
             self._wait_for_results(self._wait_timeout(now, grace_until))
+            self._checkpoint()
             progress.update(self.stats.pages, self.stats.failed, self.frontier.queued())
 
     def _wait_timeout(self, now: float, grace_until: float | None) -> float:
@@ -282,6 +293,9 @@ class Coordinator:
                 self._emit(task, task.last_attempt or {})
             else:
                 self._close(task)
+                if self.state is not None:
+                    self.state.mark_done([task.url])
+                    self._dirty = True
             return False
         if not task.counted:
             limit, per_host = self.settings.max_pages, self.settings.max_pages_per_host
@@ -296,9 +310,12 @@ class Coordinator:
             self._started_per_host[task.host] += 1
         return True
 
-    def _push_new(self, task: Task) -> None:
+    def _push_new(self, task: Task, *, restored: bool = False) -> None:
         """Queue a new page record, asking for its host's robots.txt first if the host is new."""
         self._open_by_depth[task.depth] += 1
+        if self.state is not None and not restored:
+            self.state.add_pending(task.url, task.depth, task.referrer)
+            self._dirty = True
         self._ensure_robots(task.url)
         self.frontier.push(task)
 
@@ -483,7 +500,16 @@ class Coordinator:
         self._close(task)
         self.stats.add(record)
         self.stats.dropped_links += result.get("dropped_links", 0)
-        self.sink.add(record)
+        if self.state is None:
+            self.sink.add(record)
+        else:
+            # The URLs this record used up; a chain that ended at a URL seen elsewhere
+            # leaves that one to its own record.
+            done = [record["url"], *record["redirects"]]
+            if record["final_url"] == task.url:
+                done.append(task.url)
+            self.state.add_record(record, dumps(record), dict.fromkeys(done))
+            self._dirty = True
         if record["links"]:
             self._follow_links(task, record["links"], result.get("nofollow") or ())
 
@@ -502,6 +528,8 @@ class Coordinator:
             if not allows(link):
                 if mark_seen(link):
                     self.stats.out_of_scope += 1
+                    if self.state is not None:
+                        self.state.mark_done([link])
                 continue
             if depth > self.settings.max_depth:
                 continue
@@ -509,6 +537,51 @@ class Coordinator:
                 self.stats.duplicates += 1
                 continue
             self._push_new(Task(url=link, depth=depth, referrer=referrer))
+
+    # -- checkpoint ---------------------------------------------------------------------
+    def _restore(self, loaded: Loaded) -> None:
+        """Start from a checkpoint: seen set, finished records' stats, pending URLs."""
+        assert self.state is not None
+        for url in loaded.seen:
+            self.frontier.mark_seen(url)
+        for line in self.state.iter_records():
+            self.stats.add(json.loads(line))
+        counters = loaded.counters
+        self.stats.robots_excluded = counters.get("robots_excluded", 0)
+        self.stats.out_of_scope = counters.get("out_of_scope", 0)
+        self.stats.duplicates = counters.get("duplicates", 0)
+        self.stats.dropped_links = counters.get("dropped_links", 0)
+        self.elapsed_before_s = float(counters.get("elapsed_s", 0.0))
+        self._started_records = loaded.records
+        self._started_per_host.update(loaded.records_per_host)
+        for url, depth, referrer in loaded.pending:
+            self._push_new(Task(url=url, depth=depth, referrer=referrer), restored=True)
+        log.info(
+            "resuming from %s: %d records, %d URLs seen, %d pending",
+            self.state.directory,
+            loaded.records,
+            len(loaded.seen),
+            len(loaded.pending),
+        )
+
+    def _checkpoint(
+        self, *, complete: bool = False, force: bool = False, elapsed_s: float | None = None
+    ) -> None:
+        """Commit what changed since the last turn; stream the committed records to --jsonl."""
+        if self.state is None or not (self._dirty or force):
+            return
+        counters: dict[str, Any] = {
+            "robots_excluded": self.stats.robots_excluded,
+            "out_of_scope": self.stats.out_of_scope,
+            "duplicates": self.stats.duplicates,
+            "dropped_links": self.stats.dropped_links,
+        }
+        if elapsed_s is not None:
+            counters["elapsed_s"] = self.elapsed_before_s + elapsed_s
+        else:
+            counters["elapsed_s"] = self.elapsed_before_s  # until this run ends
+        self.sink.append_jsonl(self.state.commit(counters, complete=complete))
+        self._dirty = False
 
     # -- output -----------------------------------------------------------------------
     def header(

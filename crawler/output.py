@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
@@ -21,6 +22,12 @@ def dumps(obj: Any) -> str:
 
 
 class RecordSink:
+    """Records to out.json (via a spool file) and --jsonl.
+
+    With --state the records live in the checkpoint instead of the spool: the
+    coordinator hands committed lines to append_jsonl(), and write_out() reads them back.
+    """
+
     def __init__(self, out_path: str, jsonl_path: str | None = None) -> None:
         self._out = Path(out_path)
         directory = self._out.parent
@@ -32,13 +39,34 @@ class RecordSink:
         except OSError as exc:
             raise UsageError(f"cannot write output in {directory}: {exc.strerror}") from None
         self._jsonl: IO[str] | None = None
+        self._jsonl_path = jsonl_path
         if jsonl_path:
             try:
-                self._jsonl = open(jsonl_path, "a", encoding="utf-8")  # noqa: SIM115
+                self._jsonl = open(jsonl_path, "a+", encoding="utf-8")  # noqa: SIM115
             except OSError as exc:
                 self._spool.close()
                 raise UsageError(f"cannot open --jsonl {jsonl_path}: {exc.strerror}") from None
         self.count = 0
+
+    def jsonl_lines(self) -> int:
+        """Whole lines already in --jsonl; a torn last line (a kill mid-write) is cut off."""
+        if self._jsonl is None:
+            return 0
+        self._jsonl.flush()
+        with open(self._jsonl.name, "rb+") as fh:
+            data = fh.read()
+            whole = data.rfind(b"\n") + 1
+            if whole != len(data):
+                fh.truncate(whole)
+        return data.count(b"\n", 0, whole)
+
+    def append_jsonl(self, lines: Iterable[str]) -> None:
+        if self._jsonl is None:
+            return
+        for line in lines:
+            self._jsonl.write(line)
+            self._jsonl.write("\n")
+        self._jsonl.flush()
 
     def add(self, record: dict[str, Any]) -> None:
         line = dumps(record)
@@ -50,10 +78,11 @@ class RecordSink:
             self._jsonl.flush()
         self.count += 1
 
-    def write_out(self, header: dict[str, Any]) -> None:
-        """Write out.json atomically: `header` fields, then "pages" from the spool."""
+    def write_out(self, header: dict[str, Any], records: Iterable[str] | None = None) -> None:
+        """Write out.json atomically: `header` fields, then "pages" (default: the spool)."""
         self._spool.flush()
         self._spool.seek(0)
+        lines = self._spool if records is None else records
         fd, tmp = tempfile.mkstemp(
             dir=self._out.parent, prefix=f".{self._out.name}.", suffix=".tmp"
         )
@@ -64,7 +93,7 @@ class RecordSink:
                 fh.write(head[:-2] if header else "{")  # drop the closing "\n}"
                 fh.write(',\n "pages": [' if header else '"pages": [')
                 first = True
-                for line in self._spool:
+                for line in lines:
                     fh.write("\n  " if first else ",\n  ")
                     fh.write(line.rstrip("\n"))
                     first = False
