@@ -32,6 +32,7 @@ from crawler.records import Stats, build_record, error_info, iso_time
 from crawler.robots import RobotsPolicy, robots_url
 from crawler.scope import Scope
 from crawler.settings import Settings
+from crawler.spill import SpillOverflow
 from crawler.urls import InvalidURL, canonicalize, host_key
 from crawler.worker import worker_main
 
@@ -44,6 +45,9 @@ GRACE_S = 2.0
 # How often the loop wakes with nothing to do (notices dead workers, signals).
 IDLE_WAKE_S = 0.2
 JOIN_TIMEOUT_S = 3.0
+# Fetched answers waiting for breadth-first order, beyond which only the lowest open
+# depth is dispatched (each holds a page's links: this bounds their memory).
+MAX_DEFERRED = 2000
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 
@@ -81,7 +85,10 @@ class Coordinator:
         self._dirty = False  # something to commit to the state
         self.elapsed_before_s = 0.0  # of earlier runs of a resumed crawl
         self.scope = Scope.build(seeds, settings.scope, settings.allow, settings.deny)
-        self.frontier = MemoryFrontier(delay_s=settings.delay, per_host=settings.per_host)
+        self._overflow = SpillOverflow()
+        self.frontier = MemoryFrontier(
+            delay_s=settings.delay, per_host=settings.per_host, overflow=self._overflow
+        )
         self.stats = Stats()
         self._rng = rng or random.Random()
         self._robots: dict[str, RobotsPolicy] = {}
@@ -96,6 +103,7 @@ class Coordinator:
         # order the answers arrive in. Answers that come early wait here, fetched already.
         self._open_by_depth: Counter[int] = Counter()
         self._deferred: dict[int, list[tuple[Task, dict[str, Any]]]] = {}
+        self._deferred_count = 0
         self._signals = 0
         self._ctx = multiprocessing.get_context("forkserver")
         self._ctx.set_forkserver_preload(["crawler.worker"])
@@ -119,6 +127,7 @@ class Coordinator:
             interrupted = self._loop(progress)
         finally:
             self._stop_workers()
+            self._overflow.close()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         elapsed = time.monotonic() - started
@@ -270,7 +279,12 @@ class Coordinator:
     # -- dispatch -------------------------------------------------------------------
     def _dispatch(self, now: float) -> None:
         while self._has_free_thread():
-            task = self.frontier.pop_ready(now, self._admit)
+            # Bounded memory: while many fetched answers wait for breadth-first order,
+            # fetch only pages of the lowest open depth, the ones that release them.
+            limit = None
+            if self._deferred_count >= MAX_DEFERRED and self._open_by_depth:
+                limit = min(self._open_by_depth)
+            task = self.frontier.pop_ready(now, self._admit, limit)
             if task is None:
                 return
             worker = self._choose_worker(task.host)
@@ -312,10 +326,12 @@ class Coordinator:
 
     def _push_new(self, task: Task, *, restored: bool = False) -> None:
         """Queue a new page record, asking for its host's robots.txt first if the host is new."""
-        self._open_by_depth[task.depth] += 1
         if self.state is not None and not restored:
             self.state.add_pending(task.url, task.depth, task.referrer)
             self._dirty = True
+        if self._signals:
+            return  # interrupted: no new work now; --state keeps it for the next run
+        self._open_by_depth[task.depth] += 1
         self._ensure_robots(task.url)
         self.frontier.push(task)
 
@@ -331,7 +347,9 @@ class Coordinator:
             depth = min(self._deferred)
             if not force and self._open_by_depth and min(self._open_by_depth) < depth:
                 return
-            for task, result in self._deferred.pop(depth):
+            batch = self._deferred.pop(depth)
+            self._deferred_count -= len(batch)
+            for task, result in batch:
                 self._on_page_result(task, result, time.monotonic())
 
     def _ensure_robots(self, url: str) -> None:
@@ -357,6 +375,7 @@ class Coordinator:
                 self._on_robots(task, result, now)
         elif self._open_by_depth and min(self._open_by_depth) < task.depth:
             self._deferred.setdefault(task.depth, []).append((task, result))
+            self._deferred_count += 1
         else:
             self._on_page_result(task, result, now)
 
@@ -373,10 +392,13 @@ class Coordinator:
             self._emit(task, result)
 
     def _retry_if_needed(self, task: Task, result: dict[str, Any], now: float) -> bool:
-        if self._signals or task.hop_retries >= self.settings.retries:
+        if task.hop_retries >= self.settings.retries:
             return False
         if not is_retryable(result["status"], result["error_kind"]):
             return False
+        if self._signals:
+            # Interrupted: not a finished record; --state keeps the URL pending.
+            return True
         task.retries += 1
         task.hop_retries += 1
         delay = retry_delay_s(task.hop_retries, result["retry_after"], time.time(), self._rng)
@@ -515,8 +537,6 @@ class Coordinator:
 
     def _follow_links(self, task: Task, links: list[str], nofollow: Any) -> None:
         """Dedup, scope and depth for the links of one page (the hot path per page)."""
-        if self._signals:
-            return  # interrupted: no new work
         skip = set(nofollow)
         depth = task.depth + 1
         referrer = task.record_url

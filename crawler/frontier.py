@@ -7,6 +7,7 @@ uses, so a shared multi-machine frontier (hosts sharded across machines) can rep
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -15,6 +16,17 @@ from typing import Any, Protocol
 
 from crawler.politeness import HostGate
 from crawler.urls import host_key
+
+
+def fingerprint(url: str) -> int:
+    """A 60-bit fingerprint of a canonical URL for the seen set.
+
+    blake2b, not hash(): stable across processes and runs. 60 bits keep the int in two
+    30-bit digits (32 bytes); at 10 million URLs the chance that any two collide is
+    about 4e-5, far below SPEC's one wrong "seen" in 10 million.
+    """
+    digest = hashlib.blake2b(url.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "little") >> 4
 
 
 @dataclass(slots=True)
@@ -92,6 +104,28 @@ class Frontier(Protocol):
         ...
 
 
+class Overflow(Protocol):
+    """Where the tail of a long host queue waits, so memory stays bounded (FIFO per host)."""
+
+    def put(self, host: str, url: str, depth: int, referrer: str | None) -> None: ...
+
+    def take(self, host: str, count: int) -> list[tuple[str, int, str | None]]: ...
+
+
+class ListOverflow:
+    """An in-memory Overflow, for tests and for callers that need no spill to disk."""
+
+    def __init__(self) -> None:
+        self._queues: dict[str, deque[tuple[str, int, str | None]]] = {}
+
+    def put(self, host: str, url: str, depth: int, referrer: str | None) -> None:
+        self._queues.setdefault(host, deque()).append((url, depth, referrer))
+
+    def take(self, host: str, count: int) -> list[tuple[str, int, str | None]]:
+        queue = self._queues.get(host, deque())
+        return [queue.popleft() for _ in range(min(count, len(queue)))]
+
+
 @dataclass(slots=True)
 class _Host:
     gate: HostGate
@@ -100,6 +134,7 @@ class _Host:
     robots: deque[Task] = field(default_factory=deque)
     held: bool = False
     scheduled: bool = False  # in the ready heap at most once
+    spilled: int = 0  # new tasks waiting in the overflow, after everything in `queue`
 
 
 class MemoryFrontier:
@@ -107,28 +142,43 @@ class MemoryFrontier:
 
     Hosts with queued work sit in a heap keyed by the time their gate opens; each
     host is in the heap at most once, and is put back whenever its state changes.
+    A host keeps at most `host_memory` new tasks in memory; the rest wait, in order,
+    in `overflow` (a spill file in the shell) and come back as the queue drains.
     """
 
-    def __init__(self, *, delay_s: float, per_host: int) -> None:
+    def __init__(
+        self,
+        *,
+        delay_s: float,
+        per_host: int,
+        host_memory: int = 10_000,
+        overflow: Overflow | None = None,
+    ) -> None:
         self._delay_s = delay_s
         self._per_host = per_host
-        self._seen: set[str] = set()
+        self._host_memory = max(2, host_memory)
+        self._overflow = overflow or ListOverflow()
+        self._seen: set[int] = set()  # fingerprints, not URLs: ~70 bytes per URL
         self._hosts: dict[str, _Host] = {}
         self._heap: list[tuple[float, int, str]] = []
         self._seq = 0
         self._queued = 0
         # Retries wait here until their backoff ends, so they do not block the host.
         self._delayed: list[tuple[float, int, Task]] = []
+        # Hosts set aside by pop_ready(max_depth=...): their next task is too deep.
+        self._parked: list[str] = []
+        self._parked_at: int | None = None
 
     # -- seen set ---------------------------------------------------------------
     def mark_seen(self, url: str) -> bool:
-        if url in self._seen:
+        key = fingerprint(url)
+        if key in self._seen:
             return False
-        self._seen.add(url)
+        self._seen.add(key)
         return True
 
     def is_seen(self, url: str) -> bool:
-        return url in self._seen
+        return fingerprint(url) in self._seen
 
     def seen_count(self) -> int:
         return len(self._seen)
@@ -156,9 +206,19 @@ class MemoryFrontier:
             state.robots.append(task)
         elif front:
             state.queue.appendleft(task)
+        elif state.spilled or len(state.queue) >= self._host_memory:
+            # Only a new task can spill: it is fully described by url, depth, referrer.
+            self._overflow.put(host, task.url, task.depth, task.referrer)
+            state.spilled += 1
         else:
             state.queue.append(task)
         self._schedule(host, state)
+
+    def _refill(self, host: str, state: _Host) -> None:
+        if state.spilled and len(state.queue) < self._host_memory // 2:
+            for url, depth, referrer in self._overflow.take(host, self._host_memory // 2):
+                state.queue.append(Task(url=url, depth=depth, referrer=referrer))
+                state.spilled -= 1
 
     def hold(self, host: str) -> None:
         self._host(host).held = True
@@ -191,14 +251,25 @@ class MemoryFrontier:
         self._seq += 1
         heapq.heappush(self._heap, (when, self._seq, host))
 
-    def pop_ready(self, now: float, admit: Callable[[Task], bool]) -> Task | None:
+    def pop_ready(
+        self, now: float, admit: Callable[[Task], bool], max_depth: int | None = None
+    ) -> Task | None:
+        """See Frontier.pop_ready; with `max_depth`, hosts whose next page is deeper wait."""
         while self._delayed and self._delayed[0][0] <= now:
             self._enqueue(heapq.heappop(self._delayed)[2], front=True)
+        if self._parked and max_depth != self._parked_at:
+            parked, self._parked = self._parked, []
+            for host in parked:
+                self._schedule(host, self._hosts[host])
         while self._heap and self._heap[0][0] <= now:
             _, _, host = heapq.heappop(self._heap)
             state = self._hosts[host]
             state.scheduled = False
-            task = self._pop_admitted(state, now, admit)
+            if max_depth is not None and not state.robots and state.queue[0].depth > max_depth:
+                self._parked.append(host)
+                self._parked_at = max_depth
+                continue
+            task = self._pop_admitted(host, state, now, admit)
             if task is None:
                 self._schedule(host, state)
                 continue
@@ -207,13 +278,16 @@ class MemoryFrontier:
             return task
         return None
 
-    def _pop_admitted(self, state: _Host, now: float, admit: Callable[[Task], bool]) -> Task | None:
+    def _pop_admitted(
+        self, host: str, state: _Host, now: float, admit: Callable[[Task], bool]
+    ) -> Task | None:
         while True:
             when = self._ready_time(state)
             if when is None or when > now:
                 return None
             task = state.robots.popleft() if state.robots else state.queue.popleft()
             self._queued -= 1
+            self._refill(host, state)
             if admit(task):
                 return task
 
@@ -228,11 +302,12 @@ class MemoryFrontier:
         while self._delayed:
             self._queued -= 1
             yield heapq.heappop(self._delayed)[2]
-        for state in self._hosts.values():
-            for queue in (state.robots, state.queue):
-                while queue:
-                    self._queued -= 1
-                    yield queue.popleft()
+        for host, state in self._hosts.items():
+            while state.robots or state.queue:
+                self._queued -= 1
+                yield state.robots.popleft() if state.robots else state.queue.popleft()
+                self._refill(host, state)
         self._heap.clear()
+        self._parked.clear()
         for state in self._hosts.values():
             state.scheduled = False

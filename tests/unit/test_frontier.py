@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from crawler.frontier import MemoryFrontier, Task
+from crawler.frontier import ListOverflow, MemoryFrontier, Task
 
 
 def admit_all(task: Task) -> bool:
@@ -102,3 +102,32 @@ def test_robots_goes_first_even_when_a_hop_is_pushed_to_the_front_later() -> Non
     f.finish("b.test", 0.0)
     f.release("b.test", None, 0.0)
     assert urls([f.pop_ready(0.0, admit_all)]) == ["http://b.test/hop"]
+
+
+def test_long_host_queues_spill_and_come_back_in_order() -> None:
+    overflow = ListOverflow()
+    f = MemoryFrontier(delay_s=0, per_host=1000, host_memory=4, overflow=overflow)
+    for n in range(10):
+        f.push(Task(url=f"http://a.test/{n}", depth=1))
+    assert f.queued() == 10
+    assert len(overflow._queues["a.test"]) == 6  # only 4 held in memory
+    got = [f.pop_ready(0.0, admit_all) for _ in range(11)]
+    assert urls(got) == [f"http://a.test/{n}" for n in range(10)] + [None]
+    assert f.queued() == 0
+
+
+def test_spilled_tasks_are_drained_too() -> None:
+    f = MemoryFrontier(delay_s=0, per_host=8, host_memory=2)
+    for n in range(5):
+        f.push(Task(url=f"http://a.test/{n}", depth=1))
+    assert [t.url for t in f.drain()] == [f"http://a.test/{n}" for n in range(5)]
+    assert f.queued() == 0
+
+
+def test_max_depth_parks_deeper_hosts_until_lifted() -> None:
+    f = MemoryFrontier(delay_s=0, per_host=8)
+    f.push(Task(url="http://deep.test/1", depth=3))
+    f.push(Task(url="http://shallow.test/1", depth=2))
+    assert urls([f.pop_ready(0.0, admit_all, max_depth=2)]) == ["http://shallow.test/1"]
+    assert f.pop_ready(0.0, admit_all, max_depth=2) is None
+    assert urls([f.pop_ready(0.0, admit_all)]) == ["http://deep.test/1"]
