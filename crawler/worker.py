@@ -85,20 +85,27 @@ def _fetch_loop(
     )
     try:
         while (message := inbox.get()) is not None:
-            task_id, url, send_headers, robots = message
             try:
-                result = process(fetcher, url, send_headers, robots, settings.max_url_length)
-            except Exception as exc:  # a bug, not the server's fault: record it, go on
-                log.error("internal error on %s\n%s", url, traceback.format_exc())
-                result = _internal_result(url, exc)
-            result["id"] = task_id
-            result["worker"] = index
-            try:
-                send(result)
+                send(handle(fetcher, message, index, settings.max_url_length))
             except (OSError, ValueError):
                 return  # the coordinator is gone
     finally:
         fetcher.close()
+
+
+def handle(
+    fetcher: Fetcher, message: TaskMessage, index: int, max_url_length: int
+) -> dict[str, Any]:
+    """One task to one result; a surprise becomes an `internal` result, never a dead thread."""
+    task_id, url, send_headers, robots = message
+    try:
+        result = process(fetcher, url, send_headers, robots, max_url_length)
+    except Exception as exc:  # a bug, not the server's fault: record it, go on
+        log.error("internal error on %s\n%s", url, traceback.format_exc())
+        result = _internal_result(url, exc)
+    result["id"] = task_id
+    result["worker"] = index
+    return result
 
 
 def process(
