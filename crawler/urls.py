@@ -34,11 +34,23 @@ def canonicalize(url: str, base: str | None = None) -> str:
     """
     text = _STRIPPED.sub("", url).strip(" \x00\x0b\x0c")
     if base is not None:
-        try:
-            text = urljoin(base, text)
-        except ValueError as exc:  # e.g. an invalid IPv6 literal
-            raise InvalidURL(f"cannot resolve: {exc}") from None
+        if text.startswith("/") and not text.startswith("//"):
+            # Root-relative, the commonest href: the base's origin plus the href gives
+            # the same URL as urljoin (dot segments are resolved below), and the result
+            # then repeats across pages, so the cache below answers it.
+            text = _origin(base) + text
+        elif not text.startswith(("http://", "https://")):
+            try:
+                text = urljoin(base, text)
+            except ValueError as exc:  # e.g. an invalid IPv6 literal
+                raise InvalidURL(f"cannot resolve: {exc}") from None
     return _canonicalize_absolute(text)
+
+
+@lru_cache(maxsize=1024)
+def _origin(base: str) -> str:
+    parts = urlsplit(base)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 @lru_cache(maxsize=65536)
