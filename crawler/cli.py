@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 import time
+from types import FrameType
 from typing import Any
 
 from crawler import __version__
@@ -69,6 +72,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # SIGTERM, like Ctrl-C, must unwind through the cleanup below (temporary files,
+    # worker processes) whenever the coordinator's own handler is not installed.
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt) if in_main_thread else None
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # before the crawl started: nothing to write
+        print("crawler: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _main(argv: list[str] | None) -> int:
     started_at = time.time()
     state: CrawlState | None = None
     try:
@@ -86,35 +108,33 @@ def main(argv: list[str] | None = None) -> int:
         sink.append_jsonl(state.iter_records(after=sink.jsonl_lines()))
     progress = Progress(settings.progress, settings.max_pages or None)
     coordinator = Coordinator(settings, seeds, sink, state=state)
-    code, complete = 0, True
     try:
-        result = coordinator.run(progress)
-        complete = result.complete
-        code = 130 if result.interrupted else 0
-    except KeyboardInterrupt:
-        # A second SIGINT: leave at once; out.json stays the previous whole file.
+        code, complete = 0, True
+        try:
+            result = coordinator.run(progress)
+            complete = result.complete
+            code = 130 if result.interrupted else 0
+        except Exception:  # not KeyboardInterrupt: that one leaves below
+            log.exception("internal error; writing what was crawled")
+            code, complete = 1, False
         progress.close()
-        sink.close()
-        if state is not None:
-            state.close()  # what was committed stays; the same command resumes
-        print("crawler: interrupted twice, output not written", file=sys.stderr)
-        return 130
-    except Exception:
-        log.exception("internal error; writing what was crawled")
-        code, complete = 1, False
-    finally:
-        progress.close()
-    finished_at = time.time()
-    header = coordinator.header(
-        complete=complete,
-        started_at=started_at,
-        finished_at=finished_at,
-        elapsed_s=coordinator.elapsed_before_s + finished_at - started_at,
-        rejected_seeds=rejected,
-    )
-    try:
+        finished_at = time.time()
+        header = coordinator.header(
+            complete=complete,
+            started_at=started_at,
+            finished_at=finished_at,
+            elapsed_s=coordinator.elapsed_before_s + finished_at - started_at,
+            rejected_seeds=rejected,
+        )
         sink.write_out(header, state.iter_records() if state is not None else None)
+    except KeyboardInterrupt:
+        # A second interrupt (or one while writing): leave at once. out.json is only
+        # ever replaced by rename, so it stays the previous whole file; --state keeps
+        # everything committed, and the same command resumes.
+        print("crawler: interrupted, out.json not written", file=sys.stderr)
+        return 130
     finally:
+        progress.close()
         sink.close()
         if state is not None:
             state.close()

@@ -37,6 +37,10 @@ def worker_main(index: int, settings: Settings, tasks: Connection, results: Conn
     logging.basicConfig(
         level=settings.log_level, format=f"%(levelname)s worker {index}: %(message)s"
     )
+    if settings.log_level != "DEBUG":
+        # urllib3 logs a hostile server's unparsable headers as a warning with a full
+        # traceback; the page's record already says what happened.
+        logging.getLogger("urllib3").setLevel(logging.ERROR)
     inbox: queue.SimpleQueue[TaskMessage | None] = queue.SimpleQueue()
     send_lock = threading.Lock()
 
