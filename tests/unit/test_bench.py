@@ -1,0 +1,226 @@
+"""The pure helpers of scripts/bench.py: /proc parsing, the process tree, routes, tables.
+
+The benchmark itself is not a test (nothing timed belongs in the suite); these need no
+network, no processes and no sleeping.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scripts.bench import (
+    Coverage,
+    Measurement,
+    RunResult,
+    coverage,
+    cpu_model,
+    descendants,
+    format_ratio,
+    format_table,
+    medians_of,
+    nginx_config,
+    odd_outcomes,
+    parse_cpu_busy_ticks,
+    parse_pss_kb,
+    parse_stat,
+    process_role,
+    request_target,
+    serious_log_lines,
+    site_file,
+    static_route,
+)
+
+# A real line's shape: 52 fields; utime 14, stime 15, cutime 16, cstime 17, starttime 22.
+STAT_TAIL = "S 100 4242 4242 0 -1 4194304 5000 0 0 0 250 30 7 3 20 0 9 0 123456 1000 200"
+
+
+def _stat_line(pid: int, comm: str) -> str:
+    return f"{pid} ({comm}) {STAT_TAIL} 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n"
+
+
+def test_parse_stat_reads_the_fields_by_position() -> None:
+    stat = parse_stat(_stat_line(4242, "python"))
+    assert (stat.pid, stat.comm, stat.state, stat.ppid) == (4242, "python", "S", 100)
+    assert (stat.utime, stat.stime, stat.cutime, stat.cstime) == (250, 30, 7, 3)
+    assert stat.starttime == 123456
+    assert stat.cpu_ticks == 280
+
+
+def test_parse_stat_comm_may_hold_spaces_and_parentheses() -> None:
+    stat = parse_stat(_stat_line(7, "a) b (c"))
+    assert stat.comm == "a) b (c"
+    assert (stat.ppid, stat.utime) == (100, 250)
+
+
+def test_parse_stat_rejects_a_short_line() -> None:
+    with pytest.raises(ValueError):
+        parse_stat("7 (x) S 1 2 3")
+
+
+def test_parse_pss_kb_takes_pss_not_its_breakdown() -> None:
+    text = (
+        "55d0c0000000-7ffd00000000 ---p 00000000 00:00 0    [rollup]\n"
+        "Rss:               20480 kB\n"
+        "Pss:               12345 kB\n"
+        "Pss_Anon:           9000 kB\n"
+        "Pss_File:           3345 kB\n"
+    )
+    assert parse_pss_kb(text) == 12345
+    assert parse_pss_kb("") == 0  # a zombie's smaps_rollup is empty
+
+
+def test_descendants_walks_the_tree_and_skips_excluded_subtrees() -> None:
+    parents = {
+        10: 1,  # the bench
+        20: 10,  # the measured main process
+        21: 20,
+        22: 21,  # grandchild: a forkserver worker
+        30: 10,  # nginx master, excluded
+        31: 30,  # nginx worker, excluded with it
+        40: 10,  # an orphan re-parented to the bench
+        99: 1,  # not ours
+    }
+    assert descendants(parents, 10, exclude=[30]) == [20, 21, 22, 40]
+    assert descendants(parents, 20) == [21, 22]
+    assert descendants(parents, 99) == []
+
+
+def test_process_role_names_the_crawlers_processes() -> None:
+    forkserver = "python -c from multiprocessing.forkserver import main; main(5, 6, ...)"
+    assert process_role(20, 20, "python -m crawler --seed x", None, "python") == "main"
+    assert process_role(21, 20, forkserver, "main", "python") == "forkserver"
+    assert process_role(22, 20, forkserver, "forkserver", "python") == "worker"
+    tracker = "python -c from multiprocessing.resource_tracker import main;main(8)"
+    assert process_role(23, 20, tracker, "main", "python") == "resource_tracker"
+    assert process_role(24, 20, "/bin/sh -c true", "main", "sh") == "sh"
+
+
+def test_request_target_and_static_route() -> None:
+    assert request_target("http://127.0.0.1:8080/p/10?a=1&b=2") == "/p/10?a=1&b=2"
+    assert request_target("http://127.0.0.1:8080/") == "/"
+    # A static server ignores the query (nginx's $uri) and decodes escapes.
+    assert static_route("/p/10?a=1&b=2") == "/p/10"
+    assert static_route("/%70/12") == "/p/12"
+    assert site_file("/") == "index.html"
+    assert site_file("/p/3") == "p/3"
+
+
+def test_nginx_config_has_the_benchmark_settings() -> None:
+    conf = nginx_config(Path("/tmp/b/www"), Path("/tmp/b/ng"), 8123, as_root=True)
+    for directive in (
+        "daemon off;",
+        "master_process on;",
+        "worker_processes 1;",
+        "user root;",
+        "pid /tmp/b/ng/nginx.pid;",
+        "error_log /tmp/b/ng/error.log warn;",
+        "access_log off;",
+        "keepalive_requests 100000;",
+        "listen 127.0.0.1:8123",
+        "root /tmp/b/www;",
+        "location ~ ^/r/([0-9]+)$ { return 301 /p/$1; }",
+        "try_files $uri =404;",
+    ):
+        assert directive in conf
+    assert conf.count("{") == conf.count("}")
+    assert "user " not in nginx_config(Path("/w"), Path("/n"), 1, as_root=False)
+
+
+def test_coverage_counts_canonical_targets_against_the_ground_truth() -> None:
+    expected = frozenset({"/", "/p/1", "/p/10?a=1&b=2", "/r/5"})
+    urls = [
+        "http://127.0.0.1:9/",
+        "http://127.0.0.1:9/%70/1",  # the same page as /p/1 once canonical
+        "http://127.0.0.1:9/p/1",
+        "http://127.0.0.1:9/p/10?b=2&a=1",
+        "http://127.0.0.1:9/private/secret",
+    ]
+    cov = coverage(urls, expected)
+    assert (cov.records, cov.distinct, cov.found, cov.expected) == (5, 4, 3, 4)
+    assert cov.missing == ("/r/5",)
+    assert cov.extra == ("/private/secret",)
+    assert not cov.complete
+
+
+def _run(variant: str, wall_s: float, cpu_s: float, pss_kb: int, records: int) -> RunResult:
+    measurement = Measurement(
+        wall_s=wall_s,
+        cpu_s=cpu_s,
+        cpu_polled_s=cpu_s,
+        peak_pss_kb=pss_kb,
+        server_cpu_s=0.0,
+        per_process=(("main", cpu_s),),
+        returncode=0,
+    )
+    cov = Coverage(records, records, records, records, (), ())
+    return RunResult(variant, 1, measurement, cov, ok=True)
+
+
+def test_medians_and_the_markdown_table() -> None:
+    crawler = [
+        _run("crawler", 10.0, 30.0, 200 * 1024, 1000),
+        _run("crawler", 20.0, 40.0, 100 * 1024, 1000),
+        _run("crawler", 40.0, 50.0, 300 * 1024, 1000),
+    ]
+    scrapy = [_run("Scrapy", 40.0, 80.0, 100 * 1024, 1000)]
+    medians = {"crawler": medians_of(crawler), "Scrapy": medians_of(scrapy)}
+    assert medians["crawler"] == {
+        "pages_per_s": 50.0,
+        "wall_s": 20.0,
+        "cpu_s": 40.0,
+        "cpu_ms_per_page": 40.0,
+        "peak_pss_mb": 200.0,
+    }
+    table = format_table(medians, ["crawler", "Scrapy"], "Scrapy", {"crawler": "yes (1000)"})
+    assert table.splitlines() == [
+        "| metric | crawler | Scrapy | crawler / Scrapy |",
+        "| --- | ---: | ---: | ---: |",
+        "| pages/s | 50.0 | 25.0 | 2.00x |",
+        "| wall s | 20.00 | 40.00 | 0.50x |",
+        "| CPU s (process tree) | 40.00 | 80.00 | 0.50x |",
+        "| CPU ms/page | 40.00 | 80.00 | 0.50x |",
+        "| peak PSS MB (summed) | 200.0 | 100.0 | 2.00x |",
+        "| found every page | yes (1000) |  |  |",
+    ]
+
+
+def test_format_ratio_without_an_anchor() -> None:
+    assert format_ratio(3.0, 0.0) == "n/a"
+    assert format_ratio(1.0, 4.0) == "0.25x"
+
+
+def test_cpu_model_from_cpuinfo() -> None:
+    cpuinfo = "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13\n"
+    assert cpu_model(cpuinfo) == "AMD EPYC 7B13"
+    assert cpu_model("processor : 0\n") == "unknown"
+
+
+def test_serious_log_lines_picks_crit_alert_emerg() -> None:
+    log = (
+        "2026/11/28 05:17:46 [crit] 2832#2832: accept4() failed (24: Too many open files)\n"
+        "2026/11/28 05:17:47 [warn] 2832#2832: something harmless\n"
+        "2026/11/28 05:17:48 [alert] 2832#2832: worker process exited on signal 9\n"
+    )
+    assert [line.split()[2] for line in serious_log_lines(log)] == ["[crit]", "[alert]"]
+    assert serious_log_lines("") == []
+
+
+def test_odd_outcomes_counts_what_the_site_never_answers() -> None:
+    records = [
+        {"status": 200, "error": None},
+        {"status": 301, "error": None},
+        {"status": 404, "error": None},
+        {"status": 500, "error": None},
+        {"status": 500},  # a Scrapy item has no error field
+        {"status": None, "error": {"kind": "connect", "message": "refused"}},
+    ]
+    assert odd_outcomes(records) == {"status 500": 2, "error connect": 1}
+
+
+def test_parse_cpu_busy_ticks_leaves_out_idle_and_iowait() -> None:
+    proc_stat = "cpu  100 5 50 9000 40 3 2 1 0 0\ncpu0 50 2 25 4500 20 1 1 0 0 0\nintr 12345\n"
+    assert parse_cpu_busy_ticks(proc_stat) == 100 + 5 + 50 + 3 + 2 + 1
+    with pytest.raises(ValueError):
+        parse_cpu_busy_ticks("intr 1\n")
