@@ -34,7 +34,7 @@ from crawler.scope import Scope
 from crawler.settings import Settings
 from crawler.spill import SpillOverflow
 from crawler.urls import InvalidURL, canonicalize, host_key
-from crawler.worker import pool_size, worker_main
+from crawler.worker import worker_main
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +57,7 @@ class _Worker:
     process: BaseProcess
     tasks: Connection  # coordinator -> worker
     results: Connection  # worker -> coordinator
-    in_flight: dict[int, Task] = field(default_factory=dict)  # sent, no result yet
-    # Of those, the ones whose request is over (the page is being parsed): they no
-    # longer hold a fetch thread or their host's slot, but a crash would lose them.
-    fetched: set[int] = field(default_factory=set)
-
-    @property
-    def fetching(self) -> int:
-        return len(self.in_flight) - len(self.fetched)
+    in_flight: dict[int, Task] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -204,11 +197,7 @@ class Coordinator:
                 worker = by_conn[obj]  # type: ignore[index]
                 try:
                     while worker.results.poll():
-                        message = worker.results.recv()
-                        if isinstance(message, int):
-                            self._on_fetched(worker, message)
-                        else:
-                            self._on_result(worker, message)
+                        self._on_result(worker, worker.results.recv())
                 except (EOFError, OSError):
                     dead.append(worker)
             else:
@@ -244,9 +233,8 @@ class Coordinator:
             len(worker.in_flight),
         )
         now = time.monotonic()
-        for task_id, task in worker.in_flight.items():
-            if task_id not in worker.fetched:
-                self.frontier.finish(task.host, now)
+        for task in worker.in_flight.values():
+            self.frontier.finish(task.host, now)
             self.frontier.push(task, front=True)
         worker.tasks.close()
         worker.results.close()
@@ -270,26 +258,20 @@ class Coordinator:
             worker.results.close()
 
     def _has_free_thread(self) -> bool:
-        return any(self._has_room(w) for w in self._workers)
-
-    def _has_room(self, worker: _Worker) -> bool:
-        """A free fetch slot, and a pool thread idle to take it (none is still parsing)."""
-        return worker.fetching < self.settings.threads and len(worker.in_flight) < pool_size(
-            self.settings.threads
-        )
+        return any(len(w.in_flight) < self.settings.threads for w in self._workers)
 
     def _choose_worker(self, host: str) -> _Worker | None:
         """The least-loaded worker with a free thread; among equals, the host's last one."""
         best: _Worker | None = None
         warm = self._last_worker.get(host)
         for worker in self._workers:
-            if not self._has_room(worker):
+            load = len(worker.in_flight)
+            if load >= self.settings.threads:
                 continue
-            load = worker.fetching
             if (
                 best is None
-                or load < best.fetching
-                or (load == best.fetching and worker.index == warm)
+                or load < len(best.in_flight)
+                or (load == len(best.in_flight) and worker.index == warm)
             ):
                 best = worker
         return best
@@ -381,24 +363,12 @@ class Coordinator:
         self.frontier.push(Task(url=robots_url(url), depth=0, robots=True, robots_for=host))
 
     # -- results --------------------------------------------------------------------
-    def _on_fetched(self, worker: _Worker, task_id: int) -> None:
-        """A request is over and its page is being parsed: free its thread and host slot."""
-        task = worker.in_flight.get(task_id)
-        if task is None or task_id in worker.fetched:
-            return  # the result came first (it may overtake this notice), or a stale id
-        worker.fetched.add(task_id)
-        self.frontier.finish(task.host, time.monotonic())
-        self._last_worker[task.host] = worker.index
-
     def _on_result(self, worker: _Worker, result: dict[str, Any]) -> None:
         task = worker.in_flight.pop(result["id"], None)
         if task is None:
             return  # a late answer for a task already requeued elsewhere
         now = time.monotonic()
-        if result["id"] in worker.fetched:
-            worker.fetched.discard(result["id"])
-        else:
-            self.frontier.finish(task.host, now)
+        self.frontier.finish(task.host, now)
         self._last_worker[task.host] = worker.index
         if task.robots:
             if not self._retry_if_needed(task, result, now):

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import logging
-import multiprocessing
-from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
 
 from crawler import worker
 from crawler.fetcher import Fetcher
-from crawler.settings import Settings
 
 
 @pytest.fixture
@@ -57,52 +54,3 @@ def test_a_surprise_in_a_thread_is_an_internal_record(
     monkeypatch.undo()
     again = worker.handle(fetcher, (3, httpserver.url_for("/"), False, False), 1, 2048)
     assert again["title"] == "x" and again["error_kind"] is None
-
-
-def _run_worker(settings: Settings, messages: list[worker.TaskMessage], expect: int) -> list[Any]:
-    """A real worker process on real pipes: send tasks, read `expect` messages back."""
-    ctx = multiprocessing.get_context("spawn")
-    task_r, task_w = ctx.Pipe(duplex=False)
-    result_r, result_w = ctx.Pipe(duplex=False)
-    process = ctx.Process(target=worker.worker_main, args=(0, settings, task_r, result_w))
-    process.start()
-    task_r.close()
-    result_w.close()
-    try:
-        for message in messages:
-            task_w.send(message)
-        received = []
-        for _ in range(expect):
-            assert result_r.poll(20), f"only {received} arrived"
-            received.append(result_r.recv())
-        task_w.send(None)
-        process.join(10)
-        assert process.exitcode == 0
-        return received
-    finally:
-        if process.is_alive():
-            process.kill()
-            process.join()
-
-
-def test_worker_says_a_request_is_over_before_parsing(httpserver: HTTPServer) -> None:
-    httpserver.expect_request("/").respond_with_data(
-        '<title>Hi</title><a href="/a">a</a>', content_type="text/html"
-    )
-    httpserver.expect_request("/robots.txt").respond_with_data("User-agent: *\n")
-    httpserver.expect_request("/gone").respond_with_data("no", status=404)
-    settings = Settings(threads=1, log_level="WARNING")
-    page, robots, gone = (httpserver.url_for(p) for p in ("/", "/robots.txt", "/gone"))
-    received = _run_worker(
-        settings, [(1, page, False, False), (2, robots, False, True), (3, gone, False, False)], 4
-    )
-    # An HTML page: the bare id (its host slot and fetch thread are free) before the
-    # parsed result; a robots.txt or a 404 is not parsed, so its result is all it sends.
-    assert received.index(1) < next(
-        i for i, m in enumerate(received) if isinstance(m, dict) and m["id"] == 1
-    )
-    results = {m["id"]: m for m in received if isinstance(m, dict)}
-    assert [m for m in received if isinstance(m, int)] == [1]
-    assert results[1]["title"] == "Hi" and results[1]["links"] == [httpserver.url_for("/a")]
-    assert results[2]["body"] == b"User-agent: *\n"
-    assert results[3]["status"] == 404
