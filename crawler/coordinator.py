@@ -57,7 +57,11 @@ class _Worker:
     process: BaseProcess
     tasks: Connection  # coordinator -> worker
     results: Connection  # worker -> coordinator
-    in_flight: dict[int, Task] = field(default_factory=dict)
+    in_flight: dict[int, Task] = field(default_factory=dict)  # sent, no result yet
+    # The tasks holding a host slot, one per busy thread: a task sent as the successor
+    # of another takes its slot (and its thread) over; so the last of a chain holds it.
+    slots: set[int] = field(default_factory=set)
+    successor: dict[int, int] = field(default_factory=dict)  # task id -> its successor's
 
 
 @dataclass(slots=True)
@@ -233,8 +237,9 @@ class Coordinator:
             len(worker.in_flight),
         )
         now = time.monotonic()
-        for task in worker.in_flight.values():
-            self.frontier.finish(task.host, now)
+        for task_id, task in worker.in_flight.items():
+            if task_id in worker.slots:
+                self.frontier.finish(task.host, now)
             self.frontier.push(task, front=True)
         worker.tasks.close()
         worker.results.close()
@@ -258,41 +263,66 @@ class Coordinator:
             worker.results.close()
 
     def _has_free_thread(self) -> bool:
-        return any(len(w.in_flight) < self.settings.threads for w in self._workers)
+        return any(len(w.slots) < self.settings.threads for w in self._workers)
 
     def _choose_worker(self, host: str) -> _Worker | None:
         """The least-loaded worker with a free thread; among equals, the host's last one."""
         best: _Worker | None = None
         warm = self._last_worker.get(host)
         for worker in self._workers:
-            load = len(worker.in_flight)
+            load = len(worker.slots)
             if load >= self.settings.threads:
                 continue
             if (
                 best is None
-                or load < len(best.in_flight)
-                or (load == len(best.in_flight) and worker.index == warm)
+                or load < len(best.slots)
+                or (load == len(best.slots) and worker.index == warm)
             ):
                 best = worker
         return best
 
     # -- dispatch -------------------------------------------------------------------
+    def _depth_limit(self) -> int | None:
+        """Bounded memory: while many fetched answers wait for breadth-first order,
+        fetch only pages of the lowest open depth, the ones that release them."""
+        if self._deferred_count >= MAX_DEFERRED and self._open_by_depth:
+            return min(self._open_by_depth)
+        return None
+
     def _dispatch(self, now: float) -> None:
         while self._has_free_thread():
-            # Bounded memory: while many fetched answers wait for breadth-first order,
-            # fetch only pages of the lowest open depth, the ones that release them.
-            limit = None
-            if self._deferred_count >= MAX_DEFERRED and self._open_by_depth:
-                limit = min(self._open_by_depth)
-            task = self.frontier.pop_ready(now, self._admit, limit)
+            task = self.frontier.pop_ready(now, self._admit, self._depth_limit())
             if task is None:
                 return
             worker = self._choose_worker(task.host)
             assert worker is not None  # _has_free_thread() said so
-            self._task_ids += 1
-            worker.in_flight[self._task_ids] = task
-            send_headers = bool(self.settings.header) and self.scope.is_seed_host(task.url)
-            worker.tasks.send((self._task_ids, task.url, send_headers, task.robots))
+            task_id = self._send(worker, task, after=0)
+            worker.slots.add(task_id)
+            self._send_successor(worker, task_id, task, now)
+
+    def _send(self, worker: _Worker, task: Task, after: int) -> int:
+        self._task_ids += 1
+        worker.in_flight[self._task_ids] = task
+        send_headers = bool(self.settings.header) and self.scope.is_seed_host(task.url)
+        worker.tasks.send((self._task_ids, task.url, send_headers, task.robots, after))
+        return self._task_ids
+
+    def _send_successor(self, worker: _Worker, task_id: int, task: Task, now: float) -> None:
+        """Queue the host's next task on the thread of `task_id`, to start as its request ends.
+
+        It takes that request's host slot over, so the host never has more requests in
+        flight, and the slot is not idle for a round trip through this process between
+        two requests. Only for hosts without a delay (Frontier.pop_next decides).
+        """
+        if task.robots or self._signals:
+            return
+        successor = self.frontier.pop_next(task.host, now, self._admit, self._depth_limit())
+        if successor is None:
+            return
+        successor_id = self._send(worker, successor, after=task_id)
+        worker.successor[task_id] = successor_id
+        worker.slots.discard(task_id)
+        worker.slots.add(successor_id)
 
     def _admit(self, task: Task) -> bool:
         """Last checks before a task's request starts; False drops it (and counts why)."""
@@ -364,11 +394,18 @@ class Coordinator:
 
     # -- results --------------------------------------------------------------------
     def _on_result(self, worker: _Worker, result: dict[str, Any]) -> None:
-        task = worker.in_flight.pop(result["id"], None)
+        task_id = result["id"]
+        task = worker.in_flight.pop(task_id, None)
         if task is None:
             return  # a late answer for a task already requeued elsewhere
         now = time.monotonic()
-        self.frontier.finish(task.host, now)
+        successor_id = worker.successor.pop(task_id, None)
+        if task_id in worker.slots:
+            worker.slots.discard(task_id)
+            self.frontier.finish(task.host, now)
+        elif successor_id in worker.slots:
+            # The successor is on this thread now: give it a successor in turn.
+            self._send_successor(worker, successor_id, worker.in_flight[successor_id], now)
         self._last_worker[task.host] = worker.index
         if task.robots:
             if not self._retry_if_needed(task, result, now):

@@ -79,6 +79,16 @@ class Frontier(Protocol):
         """
         ...
 
+    def pop_next(
+        self, host: str, now: float, admit: Callable[[Task], bool], max_depth: int | None = None
+    ) -> Task | None:
+        """A task of `host` to start the moment one of its requests ends, on that slot.
+
+        None unless the host has no delay between request starts and no other host is
+        ready now (threads go round the hosts first).
+        """
+        ...
+
     def finish(self, host: str, now: float) -> None:
         """A request to `host` ended (answer, error or abandoned)."""
         ...
@@ -265,7 +275,12 @@ class MemoryFrontier:
             _, _, host = heapq.heappop(self._heap)
             state = self._hosts[host]
             state.scheduled = False
-            if max_depth is not None and not state.robots and state.queue[0].depth > max_depth:
+            if (
+                max_depth is not None
+                and not state.robots
+                and state.queue
+                and state.queue[0].depth > max_depth
+            ):
                 self._parked.append(host)
                 self._parked_at = max_depth
                 continue
@@ -277,6 +292,37 @@ class MemoryFrontier:
             self._schedule(host, state)
             return task
         return None
+
+    def pop_next(
+        self, host: str, now: float, admit: Callable[[Task], bool], max_depth: int | None = None
+    ) -> Task | None:
+        """See Frontier.pop_next: the slot stays in flight, passed on to the task returned.
+
+        Only with no delay: the next request starts whenever the current one ends, which
+        a delay between starts would not allow. The host's heap entry, if any, stays;
+        pop_ready copes with a queue emptied here.
+        """
+        state = self._hosts.get(host)
+        if state is None or state.held or state.robots or state.gate.delay_s > 0:
+            return None
+        if not state.gate.in_flight:
+            return None  # no request of the host to follow
+        if self._other_host_ready(host, now):
+            return None
+        while state.queue:
+            if max_depth is not None and state.queue[0].depth > max_depth:
+                return None
+            task = state.queue.popleft()
+            self._queued -= 1
+            self._refill(host, state)
+            if admit(task):
+                state.gate.hand_over(now)
+                return task
+        return None
+
+    def _other_host_ready(self, host: str, now: float) -> bool:
+        # The heap's smallest entry is [0]; the next smallest is [1] or [2].
+        return any(when <= now and other != host for when, _, other in self._heap[:3])
 
     def _pop_admitted(
         self, host: str, state: _Host, now: float, admit: Callable[[Task], bool]

@@ -36,6 +36,16 @@ class HostGate:
         self.in_flight += 1
         self.last_start = now
 
+    def hand_over(self, now: float) -> None:
+        """The next request will start on the slot of one in flight, as soon as it ends.
+
+        The in-flight count does not change. Only without a delay, which would need
+        the next start timed by the clock instead.
+        """
+        if self.in_flight <= 0 or self.delay_s > 0:
+            raise RuntimeError("politeness gate: nothing to hand over")
+        self.last_start = now
+
     def finish(self) -> None:
         if self.in_flight <= 0:
             raise RuntimeError("politeness gate: finish without start")

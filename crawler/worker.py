@@ -4,6 +4,11 @@ It holds no crawl state: tasks arrive from the coordinator on a pipe, and each
 thread sends back one plain-data result per attempt (a dict; exceptions and
 response objects never cross the process boundary). A surprise in a thread
 becomes an `internal` result and a logged traceback; the thread goes on.
+
+A task may come as the successor of another (same host, no delay): the thread
+whose request ends goes straight on to it, on the same host slot, instead of
+waiting a round trip through the coordinator for its next task. That keeps a
+host's slots busy when each answer takes long (a slow server, a far one).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import signal
 import threading
 import time
 import traceback
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -25,8 +31,39 @@ from crawler.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# A task as sent by the coordinator: (task id, url, send --header values?, robots.txt?)
-TaskMessage = tuple[int, str, bool, bool]
+# A task as sent by the coordinator: (task id, url, send --header values?, robots.txt?,
+# the id of the task whose request it follows on the same thread, or 0)
+TaskMessage = tuple[int, str, bool, bool, int]
+
+
+class Successors:
+    """Which task a thread starts the moment its current request ends.
+
+    The coordinator sends a successor while its predecessor is in flight; if the
+    predecessor's request is over by the time it arrives (the messages crossed), the
+    successor goes to the shared inbox instead, for the thread that is now free.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._unfinished: set[int] = set()  # received, request not over yet
+        self._after: dict[int, TaskMessage] = {}
+
+    def received(self, message: TaskMessage) -> bool:
+        """Note a task; True if it waits for its predecessor, False if it goes to the inbox."""
+        task_id, after = message[0], message[4]
+        with self._lock:
+            self._unfinished.add(task_id)
+            if after and after in self._unfinished:
+                self._after[after] = message
+                return True
+            return False
+
+    def request_over(self, task_id: int) -> TaskMessage | None:
+        """The request of `task_id` ended: its successor, to start now, if it has one."""
+        with self._lock:
+            self._unfinished.discard(task_id)
+            return self._after.pop(task_id, None)
 
 
 def worker_main(index: int, settings: Settings, tasks: Connection, results: Connection) -> None:
@@ -42,6 +79,7 @@ def worker_main(index: int, settings: Settings, tasks: Connection, results: Conn
         # traceback; the page's record already says what happened.
         logging.getLogger("urllib3").setLevel(logging.ERROR)
     inbox: queue.SimpleQueue[TaskMessage | None] = queue.SimpleQueue()
+    successors = Successors()
     send_lock = threading.Lock()
 
     def send(result: dict[str, Any]) -> None:
@@ -51,7 +89,7 @@ def worker_main(index: int, settings: Settings, tasks: Connection, results: Conn
     threads = [
         threading.Thread(
             target=_fetch_loop,
-            args=(index, settings, inbox, send),
+            args=(index, settings, inbox, successors, send),
             name=f"fetch-{index}-{n}",
             daemon=True,
         )
@@ -64,7 +102,8 @@ def worker_main(index: int, settings: Settings, tasks: Connection, results: Conn
             message = tasks.recv()
             if message is None:
                 break
-            inbox.put(message)
+            if not successors.received(message):
+                inbox.put(message)
     except (EOFError, OSError):
         pass  # the coordinator is gone: stop like on a sentinel
     for _ in threads:
@@ -79,6 +118,7 @@ def _fetch_loop(
     index: int,
     settings: Settings,
     inbox: queue.SimpleQueue[TaskMessage | None],
+    successors: Successors,
     send: Any,
 ) -> None:
     fetcher = Fetcher(
@@ -88,52 +128,83 @@ def _fetch_loop(
         headers=settings.headers(),
     )
     try:
-        while (message := inbox.get()) is not None:
+        message = inbox.get()
+        while message is not None:
+            result, page = fetch_step(fetcher, message, index)
+            following = successors.request_over(message[0])
+            if page is not None:
+                result = parse_step(page, result, settings.max_url_length)
             try:
-                send(handle(fetcher, message, index, settings.max_url_length))
+                send(result)
             except (OSError, ValueError):
                 return  # the coordinator is gone
+            message = following if following is not None else inbox.get()
     finally:
         fetcher.close()
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedPage:
+    """An HTML page whose request is over, still to be parsed."""
+
+    url: str
+    body: bytes
+    charset: str | None
 
 
 def handle(
     fetcher: Fetcher, message: TaskMessage, index: int, max_url_length: int
 ) -> dict[str, Any]:
-    """One task to one result; a surprise becomes an `internal` result, never a dead thread."""
-    task_id, url, send_headers, robots = message
+    """One task to one result: fetched, then parsed if it is an HTML page."""
+    result, page = fetch_step(fetcher, message, index)
+    return result if page is None else parse_step(page, result, max_url_length)
+
+
+def fetch_step(
+    fetcher: Fetcher, message: TaskMessage, index: int
+) -> tuple[dict[str, Any], FetchedPage | None]:
+    """Fetch one URL once: the plain dict the coordinator reads, and the page to parse.
+
+    A surprise becomes an `internal` result and a logged traceback, never a dead thread.
+    """
+    task_id, url, send_headers, robots, _ = message
+    page = None
     try:
-        result = process(fetcher, url, send_headers, robots, max_url_length)
+        attempt = fetcher.fetch(url, send_headers=send_headers)
+        result = _attempt_dict(attempt)
+        success = attempt.status is not None and 200 <= attempt.status < 300
+        if robots:
+            if success:  # also when too large: the first part is what RFC 9309 parses
+                result["body"] = attempt.body[:ROBOTS_MAX_BYTES]
+        elif (
+            success
+            and attempt.error_kind is None
+            and is_html(attempt.content_type, attempt.body[:512])
+        ):
+            page = FetchedPage(url, attempt.body, attempt.charset)
     except Exception as exc:  # a bug, not the server's fault: record it, go on
         log.error("internal error on %s\n%s", url, traceback.format_exc())
-        result = _internal_result(url, exc)
+        result, page = _internal_result(url, exc), None
     result["id"] = task_id
     result["worker"] = index
-    return result
+    return result, page
 
 
-def process(
-    fetcher: Fetcher, url: str, send_headers: bool, robots: bool, max_url_length: int
-) -> dict[str, Any]:
-    """Fetch one URL once and turn the attempt into the plain dict the coordinator reads."""
-    attempt = fetcher.fetch(url, send_headers=send_headers)
-    result = _attempt_dict(attempt)
-    if robots:
-        if attempt.status is not None and 200 <= attempt.status < 300:
-            result["body"] = attempt.body[:ROBOTS_MAX_BYTES]
-        return result
-    ok = attempt.error_kind is None and attempt.status is not None
-    if ok and 200 <= attempt.status < 300 and is_html(attempt.content_type, attempt.body[:512]):
-        page = parse_page(
-            attempt.body,
-            url=url,
-            http_charset=attempt.charset,
-            max_url_length=max_url_length,
+def parse_step(page: FetchedPage, result: dict[str, Any], max_url_length: int) -> dict[str, Any]:
+    """Complete a fetched page's result with its title and links."""
+    try:
+        parsed = parse_page(
+            page.body, url=page.url, http_charset=page.charset, max_url_length=max_url_length
         )
-        result["title"] = page.title
-        result["links"] = page.links
-        result["nofollow"] = page.nofollow
-        result["dropped_links"] = page.dropped_links
+    except Exception as exc:  # a bug, not the server's fault: record it, go on
+        log.error("internal error on %s\n%s", page.url, traceback.format_exc())
+        internal = _internal_result(page.url, exc)
+        internal["id"], internal["worker"] = result["id"], result["worker"]
+        return internal
+    result["title"] = parsed.title
+    result["links"] = parsed.links
+    result["nofollow"] = parsed.nofollow
+    result["dropped_links"] = parsed.dropped_links
     return result
 
 

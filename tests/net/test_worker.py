@@ -1,14 +1,20 @@
-"""The worker's per-task handling against a real loopback server."""
+"""The worker against a real loopback server: per-task handling, and a real worker process."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import multiprocessing
+import time
+from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from crawler import worker
 from crawler.fetcher import Fetcher
+from crawler.settings import default_settings
 
 
 @pytest.fixture
@@ -22,7 +28,7 @@ def test_html_page_becomes_a_parsed_result(httpserver: HTTPServer, fetcher: Fetc
     httpserver.expect_request("/").respond_with_data(
         '<title> Hi </title><a href="/a?b=2&a=1#x">a</a>', content_type="text/html"
     )
-    result = worker.handle(fetcher, (7, httpserver.url_for("/"), False, False), 3, 2048)
+    result = worker.handle(fetcher, (7, httpserver.url_for("/"), False, False, 0), 3, 2048)
     assert result["id"] == 7 and result["worker"] == 3
     assert result["status"] == 200 and result["title"] == "Hi"
     assert result["links"] == [httpserver.url_for("/a?a=1&b=2")]
@@ -30,7 +36,7 @@ def test_html_page_becomes_a_parsed_result(httpserver: HTTPServer, fetcher: Fetc
 
 def test_robots_result_carries_the_body(httpserver: HTTPServer, fetcher: Fetcher) -> None:
     httpserver.expect_request("/robots.txt").respond_with_data("User-agent: *\nDisallow: /x\n")
-    result = worker.handle(fetcher, (1, httpserver.url_for("/robots.txt"), False, True), 0, 2048)
+    result = worker.handle(fetcher, (1, httpserver.url_for("/robots.txt"), False, True, 0), 0, 2048)
     assert result["body"] == b"User-agent: *\nDisallow: /x\n" and result["links"] == []
 
 
@@ -46,11 +52,88 @@ def test_a_surprise_in_a_thread_is_an_internal_record(
     monkeypatch.setattr(worker, "parse_page", broken_parser)
     httpserver.expect_request("/").respond_with_data("<title>x</title>", content_type="text/html")
     with caplog.at_level(logging.ERROR):
-        result = worker.handle(fetcher, (2, httpserver.url_for("/"), False, False), 1, 2048)
+        result = worker.handle(fetcher, (2, httpserver.url_for("/"), False, False, 0), 1, 2048)
     assert result["error_kind"] == "internal"
     assert result["error_message"] == "UnicodeError: a parser bug"
     assert "Traceback" in caplog.text and "a parser bug" in caplog.text
     # the same fetcher (thread) goes on with the next task
     monkeypatch.undo()
-    again = worker.handle(fetcher, (3, httpserver.url_for("/"), False, False), 1, 2048)
+    again = worker.handle(fetcher, (3, httpserver.url_for("/"), False, False, 0), 1, 2048)
     assert again["title"] == "x" and again["error_kind"] is None
+
+
+# -- a worker process: successors ----------------------------------------------------
+
+
+def _slow_page(request: Request) -> Response:
+    time.sleep(0.3)  # long enough for the successor's message to arrive meanwhile
+    return Response("<title>slow</title>", content_type="text/html")
+
+
+def _run_worker(tasks: list[worker.TaskMessage], *, wait_between: bool) -> list[dict[str, Any]]:
+    """Run a real worker process with one thread; send the tasks; collect the results."""
+    ctx = multiprocessing.get_context("forkserver")
+    task_r, task_w = ctx.Pipe(duplex=False)
+    result_r, result_w = ctx.Pipe(duplex=False)
+    settings = dataclasses.replace(default_settings(), threads=1, log_level="WARNING")
+    process = ctx.Process(target=worker.worker_main, args=(0, settings, task_r, result_w))
+    process.start()
+    task_r.close()
+    result_w.close()
+    results = []
+    try:
+        for message in tasks:
+            task_w.send(message)
+            if wait_between:
+                assert result_r.poll(10)
+                results.append(result_r.recv())
+        while len(results) < len(tasks):
+            assert result_r.poll(10), "a task got no result"
+            results.append(result_r.recv())
+    finally:
+        task_w.send(None)
+        process.join(10)
+        if process.is_alive():
+            process.kill()
+    return results
+
+
+def test_a_successor_starts_as_its_predecessors_request_ends(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/a").respond_with_handler(_slow_page)
+    for path in ("/b", "/c"):
+        httpserver.expect_request(path).respond_with_data("<title>x</title>")
+    url = httpserver.url_for
+    # /c is queued first, but /b follows /a on its thread: it jumps the queue.
+    results = _run_worker(
+        [
+            (1, url("/a"), False, False, 0),
+            (2, url("/c"), False, False, 0),
+            (3, url("/b"), False, False, 1),
+        ],
+        wait_between=False,
+    )
+    assert [request.path for request, _ in httpserver.log] == ["/a", "/b", "/c"]
+    assert sorted(r["id"] for r in results) == [1, 2, 3]
+    assert all(r["status"] == 200 for r in results)
+
+
+def test_a_successor_sent_after_its_predecessor_ended_still_runs(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/a").respond_with_data("<title>a</title>")
+    httpserver.expect_request("/b").respond_with_data("<title>b</title>")
+    url = httpserver.url_for
+    results = _run_worker(
+        [(1, url("/a"), False, False, 0), (2, url("/b"), False, False, 1)], wait_between=True
+    )
+    assert [r["id"] for r in results] == [1, 2]
+    assert [request.path for request, _ in httpserver.log] == ["/a", "/b"]
+
+
+def test_successors_bookkeeping() -> None:
+    s = worker.Successors()
+    assert not s.received((1, "u1", False, False, 0))
+    assert s.received((2, "u2", False, False, 1))  # 1's request is not over: 2 waits for it
+    assert s.received((3, "u3", False, False, 2))  # 2 has not even started: 3 waits too
+    assert s.request_over(1) == (2, "u2", False, False, 1)
+    assert s.request_over(2) == (3, "u3", False, False, 2)
+    assert s.request_over(3) is None
+    assert not s.received((4, "u4", False, False, 3))  # 3 is over: 4 goes to the inbox

@@ -131,3 +131,55 @@ def test_max_depth_parks_deeper_hosts_until_lifted() -> None:
     assert urls([f.pop_ready(0.0, admit_all, max_depth=2)]) == ["http://shallow.test/1"]
     assert f.pop_ready(0.0, admit_all, max_depth=2) is None
     assert urls([f.pop_ready(0.0, admit_all)]) == ["http://deep.test/1"]
+
+
+def test_pop_next_follows_on_the_same_slot() -> None:
+    f = MemoryFrontier(delay_s=0, per_host=1)
+    for n in range(3):
+        f.push(Task(url=f"http://a.test/{n}", depth=0))
+    assert urls([f.pop_ready(0.0, admit_all)]) == ["http://a.test/0"]
+    assert f.pop_ready(0.0, admit_all) is None  # the one slot is taken
+    assert urls([f.pop_next("a.test", 0.0, admit_all)]) == ["http://a.test/1"]
+    assert f.pop_ready(0.0, admit_all) is None  # still one request in flight
+    f.finish("a.test", 0.0)  # the chain's last request ends
+    assert urls([f.pop_ready(0.0, admit_all)]) == ["http://a.test/2"]
+    assert f.queued() == 0
+
+
+def test_pop_next_needs_a_request_in_flight_and_no_delay() -> None:
+    f = MemoryFrontier(delay_s=0, per_host=2)
+    f.push(Task(url="http://a.test/1", depth=0))
+    assert f.pop_next("a.test", 0.0, admit_all) is None  # nothing of a.test in flight
+    assert f.pop_next("unknown.test", 0.0, admit_all) is None
+    slow = MemoryFrontier(delay_s=0.5, per_host=2)
+    for n in range(2):
+        slow.push(Task(url=f"http://a.test/{n}", depth=0))
+    assert slow.pop_ready(0.0, admit_all) is not None
+    assert slow.pop_next("a.test", 0.0, admit_all) is None  # the delay times each start
+
+
+def test_pop_next_leaves_threads_to_other_ready_hosts_first() -> None:
+    f = MemoryFrontier(delay_s=0, per_host=4)
+    for url in ("http://a.test/0", "http://a.test/1", "http://b.test/0"):
+        f.push(Task(url=url, depth=0))
+    assert urls([f.pop_ready(0.0, admit_all)]) == ["http://a.test/0"]
+    assert f.pop_next("a.test", 0.0, admit_all) is None  # b.test is ready and waiting
+    assert urls([f.pop_ready(0.0, admit_all)]) == ["http://b.test/0"]
+    assert urls([f.pop_next("a.test", 0.0, admit_all)]) == ["http://a.test/1"]
+
+
+def test_pop_next_respects_hold_depth_limit_and_admit() -> None:
+    f = MemoryFrontier(delay_s=0, per_host=4)
+    for url in ("http://a.test/0", "http://a.test/private", "http://a.test/deep"):
+        f.push(Task(url=url, depth=0 if "deep" not in url else 3))
+    assert f.pop_ready(0.0, admit_all) is not None
+    refused = f.pop_next("a.test", 0.0, lambda t: "private" not in t.url, max_depth=2)
+    assert refused is None and f.queued() == 1  # private dropped, deep waits for its depth
+    assert urls([f.pop_next("a.test", 0.0, admit_all)]) == ["http://a.test/deep"]
+    # The host's heap entry outlives its queue, emptied by pop_next; pop_ready copes.
+    assert f.pop_ready(0.0, admit_all, max_depth=2) is None
+    assert f.pop_ready(0.0, admit_all) is None
+    f.push(Task(url="http://a.test/robots.txt", depth=0, robots=True))
+    f.hold("a.test")
+    f.push(Task(url="http://a.test/late", depth=0))
+    assert f.pop_next("a.test", 0.0, admit_all) is None  # robots.txt goes first

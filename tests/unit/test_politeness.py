@@ -31,3 +31,16 @@ def test_misuse_is_loud() -> None:
     gate.finish()
     with pytest.raises(RuntimeError):
         gate.finish()
+
+
+def test_hand_over_keeps_the_slot_and_only_without_delay() -> None:
+    gate = HostGate(delay_s=0.0, per_host=1)
+    with pytest.raises(RuntimeError):
+        gate.hand_over(0.0)  # nothing in flight to follow
+    gate.start(0.0)
+    gate.hand_over(0.1)
+    assert gate.in_flight == 1 and gate.is_full()
+    slow = HostGate(delay_s=1.0, per_host=1)
+    slow.start(0.0)
+    with pytest.raises(RuntimeError):
+        slow.hand_over(0.1)  # the next start must wait for the clock
