@@ -6,7 +6,8 @@ response objects never cross the process boundary). A surprise in a thread
 becomes an `internal` result and a logged traceback; the thread goes on.
 
 A task may come as the successor of another (same host, no delay): the thread
-whose request ends goes straight on to it, on the same host slot, instead of
+whose request ends goes straight on to it, on the same host slot, and leaves the
+page it fetched to one of as many parse threads, instead of parsing it and then
 waiting a round trip through the coordinator for its next task. That keeps a
 host's slots busy when each answer takes long (a slow server, a far one).
 """
@@ -79,6 +80,7 @@ def worker_main(index: int, settings: Settings, tasks: Connection, results: Conn
         # traceback; the page's record already says what happened.
         logging.getLogger("urllib3").setLevel(logging.ERROR)
     inbox: queue.SimpleQueue[TaskMessage | None] = queue.SimpleQueue()
+    parse_jobs: queue.SimpleQueue[ParseJob | None] = queue.SimpleQueue()
     successors = Successors()
     send_lock = threading.Lock()
 
@@ -89,13 +91,22 @@ def worker_main(index: int, settings: Settings, tasks: Connection, results: Conn
     threads = [
         threading.Thread(
             target=_fetch_loop,
-            args=(index, settings, inbox, successors, send),
+            args=(index, settings, inbox, successors, parse_jobs, send),
             name=f"fetch-{index}-{n}",
             daemon=True,
         )
         for n in range(settings.threads)
     ]
-    for thread in threads:
+    parsers = [
+        threading.Thread(
+            target=_parse_loop,
+            args=(settings, parse_jobs, send),
+            name=f"parse-{index}-{n}",
+            daemon=True,
+        )
+        for n in range(settings.threads)
+    ]
+    for thread in [*threads, *parsers]:
         thread.start()
     try:
         while True:
@@ -112,6 +123,10 @@ def worker_main(index: int, settings: Settings, tasks: Connection, results: Conn
     deadline = time.monotonic() + settings.timeout + 5
     for thread in threads:
         thread.join(max(0.0, deadline - time.monotonic()))
+    for _ in parsers:
+        parse_jobs.put(None)
+    for thread in parsers:
+        thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def _fetch_loop(
@@ -119,6 +134,7 @@ def _fetch_loop(
     settings: Settings,
     inbox: queue.SimpleQueue[TaskMessage | None],
     successors: Successors,
+    parse_jobs: queue.SimpleQueue[ParseJob | None],
     send: Any,
 ) -> None:
     fetcher = Fetcher(
@@ -132,15 +148,29 @@ def _fetch_loop(
         while message is not None:
             result, page = fetch_step(fetcher, message, index)
             following = successors.request_over(message[0])
-            if page is not None:
-                result = parse_step(page, result, settings.max_url_length)
-            try:
-                send(result)
-            except (OSError, ValueError):
-                return  # the coordinator is gone
+            if page is not None and following is not None:
+                # The next request first: a parse thread completes this result.
+                parse_jobs.put(ParseJob(page, result))
+            else:
+                if page is not None:
+                    result = parse_step(page, result, settings.max_url_length)
+                try:
+                    send(result)
+                except (OSError, ValueError):
+                    return  # the coordinator is gone
             message = following if following is not None else inbox.get()
     finally:
         fetcher.close()
+
+
+def _parse_loop(
+    settings: Settings, parse_jobs: queue.SimpleQueue[ParseJob | None], send: Any
+) -> None:
+    while (job := parse_jobs.get()) is not None:
+        try:
+            send(parse_step(job.page, job.result, settings.max_url_length))
+        except (OSError, ValueError):
+            return  # the coordinator is gone
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +180,12 @@ class FetchedPage:
     url: str
     body: bytes
     charset: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ParseJob:
+    page: FetchedPage
+    result: dict[str, Any]  # of the page's attempt; the parse adds title and links
 
 
 def handle(

@@ -95,7 +95,10 @@ def test_resume_after_interrupt_or_kill(tmp_path: Path, site: SiteServer, how: s
     result = run_crawler(tmp_path, *argv)
     assert result.code == 0, result.stderr
     assert "resuming" in result.stderr
-    assert_whole_crawl(tmp_path, site, in_flight_allowance=PROCS * THREADS)
+    # What a kill loses per fetch thread: the request in flight, and the page before it,
+    # fetched but not yet recorded (a thread starts its next request on the same host
+    # while that page is parsed and its record is on the way to the coordinator).
+    assert_whole_crawl(tmp_path, site, in_flight_allowance=2 * PROCS * THREADS)
 
 
 def _group_alive(pgid: int) -> bool:

@@ -115,6 +115,8 @@ def test_a_successor_starts_as_its_predecessors_request_ends(httpserver: HTTPSer
     assert [request.path for request, _ in httpserver.log] == ["/a", "/b", "/c"]
     assert sorted(r["id"] for r in results) == [1, 2, 3]
     assert all(r["status"] == 200 for r in results)
+    # /a was parsed by a parse thread while its fetch thread went on with /b.
+    assert [r["title"] for r in results if r["id"] == 1] == ["slow"]
 
 
 def test_a_successor_sent_after_its_predecessor_ended_still_runs(httpserver: HTTPServer) -> None:
