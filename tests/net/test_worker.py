@@ -70,7 +70,12 @@ def _slow_page(request: Request) -> Response:
     return Response("<title>slow</title>", content_type="text/html")
 
 
-def _run_worker(tasks: list[worker.TaskMessage], *, wait_between: bool) -> list[dict[str, Any]]:
+def _run_worker(
+    tasks: list[worker.TaskMessage],
+    *,
+    wait_between: bool,
+    arrived: dict[int, float] | None = None,
+) -> list[dict[str, Any]]:
     """Run a real worker process with one thread; send the tasks; collect the results."""
     ctx = multiprocessing.get_context("forkserver")
     task_r, task_w = ctx.Pipe(duplex=False)
@@ -87,9 +92,13 @@ def _run_worker(tasks: list[worker.TaskMessage], *, wait_between: bool) -> list[
             if wait_between:
                 assert result_r.poll(10)
                 results.append(result_r.recv())
+                if arrived is not None:
+                    arrived[results[-1]["id"]] = time.monotonic()
         while len(results) < len(tasks):
             assert result_r.poll(10), "a task got no result"
             results.append(result_r.recv())
+            if arrived is not None:
+                arrived[results[-1]["id"]] = time.monotonic()
     finally:
         task_w.send(None)
         process.join(10)
@@ -117,6 +126,32 @@ def test_a_successor_starts_as_its_predecessors_request_ends(httpserver: HTTPSer
     assert all(r["status"] == 200 for r in results)
     # /a was parsed by a parse thread while its fetch thread went on with /b.
     assert [r["title"] for r in results if r["id"] == 1] == ["slow"]
+
+
+def test_a_parse_thread_parses_while_the_successor_is_fetched(httpserver: HTTPServer) -> None:
+    # A page slow to parse (tens of thousands of links): its successor's request must
+    # reach the server before the page's parsed result is back.
+    links = "".join(f'<a href="/l/{n}">{n}</a>' for n in range(40_000))
+    httpserver.expect_request("/big").respond_with_data(
+        f"<title>big</title>{links}", content_type="text/html"
+    )
+    started: list[float] = []
+
+    def next_page(request: Request) -> Response:
+        started.append(time.monotonic())
+        return Response("<title>next</title>", content_type="text/html")
+
+    httpserver.expect_request("/next").respond_with_handler(next_page)
+    url = httpserver.url_for
+    arrived: dict[int, float] = {}
+    results = _run_worker(
+        [(1, url("/big"), False, False, 0), (2, url("/next"), False, False, 1)],
+        wait_between=False,
+        arrived=arrived,
+    )
+    assert {r["id"]: r["title"] for r in results} == {1: "big", 2: "next"}
+    assert len(next(r for r in results if r["id"] == 1)["links"]) == 40_000
+    assert started and started[0] < arrived[1]
 
 
 def test_a_successor_sent_after_its_predecessor_ended_still_runs(httpserver: HTTPServer) -> None:
