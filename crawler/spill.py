@@ -3,23 +3,20 @@
 A crawl of a site that generates endless URLs must not grow memory without bound, so
 the frontier keeps a bounded head of each host's queue in memory and puts the tail
 here, in order. Nothing here needs to survive the process (--state stores the pending
-URLs itself), so the file is unjournaled, unsynced and deleted on close.
+URLs itself), so it is SQLite's private temporary database (an empty file name): kept in
+memory up to SQLite's page cache (2 MB), then in a file under $SQLITE_TMPDIR or $TMPDIR
+that SQLite unlinks as soon as it opens it, so even a killed crawl leaves nothing behind.
+It is unjournaled and unsynced.
 """
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import tempfile
 
 
 class SpillOverflow:
-    def __init__(self, directory: str | None = None) -> None:
-        fd, self._path = tempfile.mkstemp(
-            prefix="crawler-frontier-", suffix=".sqlite", dir=directory
-        )
-        os.close(fd)
-        self._db = sqlite3.connect(self._path, isolation_level=None)
+    def __init__(self) -> None:
+        self._db = sqlite3.connect("", isolation_level=None)
         self._db.execute("PRAGMA journal_mode=OFF")
         self._db.execute("PRAGMA synchronous=OFF")
         self._db.execute(
@@ -45,7 +42,3 @@ class SpillOverflow:
 
     def close(self) -> None:
         self._db.close()
-        try:
-            os.unlink(self._path)
-        except FileNotFoundError:
-            pass

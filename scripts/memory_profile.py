@@ -79,11 +79,12 @@ def main() -> int:
         cmd += ["--out", str(work / "out.json"), "--jsonl", str(jsonl), "--log-level", "WARNING"]
         started = time.monotonic()
         crawler = subprocess.Popen(cmd, cwd=ROOT)
-        samples: list[tuple[float, int, int]] = []
+        samples: list[tuple[float, int, int, int]] = []
         while crawler.poll() is None:
-            tree = [crawler.pid, *descendants(crawler.pid)]
+            coordinator = pss_kib(crawler.pid)
+            others = sum(map(pss_kib, descendants(crawler.pid)))
             samples.append(
-                (time.monotonic() - started, count_lines(jsonl), sum(map(pss_kib, tree)))
+                (time.monotonic() - started, count_lines(jsonl), coordinator + others, coordinator)
             )
             time.sleep(0.5)
         elapsed = time.monotonic() - started
@@ -92,11 +93,16 @@ def main() -> int:
         site.wait(10)
     records = count_lines(jsonl)
     print(f"{records} records of {expected} expected in {elapsed:.1f} s, --procs {args.procs}")
-    print("progress   records   summed PSS")
+    # The coordinator apart from the rest (forkserver, workers): which side grows.
+    print("progress   records   summed PSS   coordinator   the rest")
     for tenth in range(1, 11):
         goal = records * tenth // 10
         sample = next((s for s in samples if s[1] >= goal), samples[-1])
-        print(f"{tenth * 10:>7} %  {sample[1]:>8}   {sample[2] / 1024:8.1f} MiB")
+        whole, coordinator = sample[2] / 1024, sample[3] / 1024
+        print(
+            f"{tenth * 10:>7} %  {sample[1]:>8}   {whole:6.1f} MiB   {coordinator:7.1f} MiB"
+            f"   {whole - coordinator:6.1f} MiB"
+        )
     warm = [s[2] for s in samples if s[1] >= records // 10]
     if warm:
         print(
