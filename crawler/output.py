@@ -1,7 +1,7 @@
 """Where records go: a spool file while crawling, --jsonl as they arrive, out.json at the end.
 
-Records are never all held in memory: each one is appended to a spool file beside
-out.json, and out.json is assembled from it at the end, written to a temporary file
+Records are never all held in memory: each one is appended to a spool file (unnamed, in
+out.json's directory), and out.json is assembled from it at the end, written to a temporary file
 and renamed into place, so out.json is always either the previous file or a whole new one.
 """
 
@@ -33,7 +33,9 @@ class RecordSink:
         directory = self._out.parent
         try:
             directory.mkdir(parents=True, exist_ok=True)
-            self._spool: IO[str] = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in close()
+            # Unnamed (O_TMPFILE, or unlinked at once): even a killed crawl leaves no
+            # spool behind, and it still lives on the output's file system, not in /tmp.
+            self._spool: IO[str] = tempfile.TemporaryFile(  # noqa: SIM115 - closed in close()
                 "w+", encoding="utf-8", dir=directory, prefix=f".{self._out.name}.", suffix=".spool"
             )
         except OSError as exc:

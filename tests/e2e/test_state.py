@@ -90,6 +90,8 @@ def test_resume_after_interrupt_or_kill(tmp_path: Path, site: SiteServer, how: s
         os.killpg(proc.pid, signal.SIGKILL)  # coordinator, forkserver and workers at once
         proc.communicate(timeout=15)
         wait_for(lambda: not _group_alive(proc.pid), 10, "the process group to die")
+        # Nothing a killed crawl could not clean up was ever given a name: no spool.
+        assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.json")] == []
     before = len(page_fetches(site))
     assert 0 < before < len(expected_urls(site.cfg, site.base_urls))
     result = run_crawler(tmp_path, *argv)
