@@ -14,6 +14,7 @@ host's slots busy when each answer takes long (a slow server, a far one).
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import queue
 import signal
@@ -31,6 +32,9 @@ from crawler.robots import ROBOTS_MAX_BYTES
 from crawler.settings import Settings
 
 log = logging.getLogger(__name__)
+
+M_MMAP_THRESHOLD = -3  # glibc's malloc.h
+MMAP_THRESHOLD_BYTES = 8192
 
 # A task as sent by the coordinator: (task id, url, send --header values?, robots.txt?,
 # the id of the task whose request it follows on the same thread, or 0)
@@ -72,6 +76,7 @@ def worker_main(index: int, settings: Settings, tasks: Connection, results: Conn
     # Ctrl-C reaches the whole process group; only the coordinator decides what it means.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    mmap_large_blocks()
     logging.basicConfig(
         level=settings.log_level, format=f"%(levelname)s worker {index}: %(message)s"
     )
@@ -127,6 +132,22 @@ def worker_main(index: int, settings: Settings, tasks: Connection, results: Conn
         parse_jobs.put(None)
     for thread in parsers:
         thread.join(max(0.0, deadline - time.monotonic()))
+
+
+def mmap_large_blocks() -> bool:
+    """Have glibc serve blocks of 8 KiB and more (bodies, decoded pages) from mmap.
+
+    With a thread pool each thread mallocs from its own glibc arena, and the mix of
+    ~10 KB page buffers and small long-lived objects fragments those arenas: a worker's
+    memory crept up by ~25 MB over a 200 000-page crawl although Python's own heap stayed
+    flat. Blocks from mmap go back to the system when freed, for a few microseconds per
+    page. False where this is not glibc (the call is then skipped or a no-op).
+    """
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
 
 
 def _fetch_loop(
