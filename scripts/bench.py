@@ -85,10 +85,11 @@ NOT_FOUND_FILE = "404.html"
 HTML_TYPE = "text/html; charset=utf-8"
 TEXT_TYPE = "text/plain; charset=utf-8"
 SCRAPY = "Scrapy"
+CEILING = "requests alone"  # scripts/bench_ceiling.py: the latency scenario's upper bound
 
 _REDIRECT_ROUTE = re.compile(r"/r/([0-9]+)")
 
-Kind = Literal["crawler", "scrapy"]
+Kind = Literal["crawler", "scrapy", "ceiling"]
 METRICS: tuple[tuple[str, str, str], ...] = (
     # (key, row label, number format)
     ("pages_per_s", "pages/s", "{:.1f}"),
@@ -843,6 +844,24 @@ def _crawler_cmd(variant: Variant, base: str, out: Path) -> list[str]:
     ]
 
 
+def _ceiling_cmd(variant: Variant, base: str, targets: Path, feed: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "scripts.bench_ceiling",
+        "--base",
+        base,
+        "--targets",
+        str(targets),
+        "--out",
+        str(feed),
+        "--procs",
+        str(variant.procs),
+        "--threads",
+        str(variant.threads),
+    ]
+
+
 def _scrapy_cmd(base: str, feed: Path) -> list[str]:
     scrapy = BENCH_VENV / "bin" / "scrapy"
     return [str(scrapy), "runspider", str(SPIDER_PATH), "-a", f"start_url={base}", "-O", str(feed)]
@@ -879,6 +898,10 @@ def run_variant(
     out.unlink(missing_ok=True)
     if variant.kind == "crawler":
         cmd, cwd = _crawler_cmd(variant, server.base, out), ROOT
+    elif variant.kind == "ceiling":
+        targets = work / "targets.txt"
+        targets.write_text("\n".join(sorted(site.expected)) + "\n", encoding="utf-8")
+        cmd, cwd = _ceiling_cmd(variant, server.base, targets, out), ROOT
     else:
         cmd, cwd = _scrapy_cmd(server.base, out), work
     log_path = work / f"{variant.kind}.log"
@@ -976,7 +999,12 @@ def scenarios(names: Sequence[str], pages: int, latency_pages: int) -> list[Scen
             "latency",
             latency_pages,
             "latency",
-            (Variant("crawler", "crawler", procs=2, threads=8, per_host=LATENCY_PER_HOST), scrapy),
+            (
+                Variant("crawler", "crawler", procs=2, threads=8, per_host=LATENCY_PER_HOST),
+                scrapy,
+                # The same 16 connections with nothing but requests: what the server allows.
+                Variant(CEILING, "ceiling", procs=2, threads=LATENCY_PER_HOST // 2),
+            ),
         ),
         "scaling": Scenario(
             "scaling",
@@ -1060,7 +1088,7 @@ def _report(
     if scenario.name == "fast":
         _print_fast_targets(medians["crawler"], medians[SCRAPY])
     if scenario.name == "latency":
-        _print_latency_target(medians["crawler"], latency_ms)
+        _print_latency_target(medians["crawler"], medians.get(CEILING), latency_ms)
 
 
 def _print_fast_targets(crawler: Mapping[str, float], scrapy: Mapping[str, float]) -> None:
@@ -1088,7 +1116,9 @@ def _print_fast_targets(crawler: Mapping[str, float], scrapy: Mapping[str, float
         print(f"- {label}: {value} -> {'met' if met else 'NOT met'}")
 
 
-def _print_latency_target(crawler: Mapping[str, float], latency_ms: float) -> None:
+def _print_latency_target(
+    crawler: Mapping[str, float], ceiling: Mapping[str, float] | None, latency_ms: float
+) -> None:
     ideal = LATENCY_PER_HOST / (latency_ms / 1000)
     target = LATENCY_TARGET_FRACTION * ideal
     met = crawler["pages_per_s"] >= target
@@ -1097,6 +1127,12 @@ def _print_latency_target(crawler: Mapping[str, float], latency_ms: float) -> No
         f"{LATENCY_PER_HOST} / {latency_ms / 1000:g} s = {ideal:.0f}): "
         f"{crawler['pages_per_s']:.1f} -> {'met' if met else 'NOT met'}"
     )
+    if ceiling:
+        print(
+            f"The same server with requests alone on {LATENCY_PER_HOST} connections (no parsing, "
+            f"no scheduling): {ceiling['pages_per_s']:.1f} pages/s; the crawler reaches "
+            f"{crawler['pages_per_s'] / ceiling['pages_per_s']:.1%} of it."
+        )
 
 
 # ---------------------------------------------------------------------------

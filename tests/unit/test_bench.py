@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from scripts.bench import (
+    LATENCY_PER_HOST,
     Coverage,
     Measurement,
     RunResult,
@@ -27,6 +28,7 @@ from scripts.bench import (
     parse_stat,
     process_role,
     request_target,
+    scenarios,
     serious_log_lines,
     site_file,
     static_route,
@@ -224,3 +226,12 @@ def test_parse_cpu_busy_ticks_leaves_out_idle_and_iowait() -> None:
     assert parse_cpu_busy_ticks(proc_stat) == 100 + 5 + 50 + 3 + 2 + 1
     with pytest.raises(ValueError):
         parse_cpu_busy_ticks("intr 1\n")
+
+
+def test_latency_scenario_measures_requests_alone_on_as_many_connections() -> None:
+    (latency,) = scenarios(["latency"], 100, 100)
+    by_kind = {v.kind: v for v in latency.variants}
+    assert set(by_kind) == {"crawler", "scrapy", "ceiling"}
+    crawler, ceiling = by_kind["crawler"], by_kind["ceiling"]
+    assert crawler.per_host == LATENCY_PER_HOST
+    assert ceiling.procs * ceiling.threads == LATENCY_PER_HOST
