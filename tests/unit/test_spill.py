@@ -9,7 +9,7 @@ from crawler.frontier import MemoryFrontier, Task
 from crawler.spill import SpillOverflow
 
 
-def test_spill_is_fifo_per_host(tmp_path: Path) -> None:
+def test_spill_is_fifo_per_host() -> None:
     spill = SpillOverflow()
     for n in range(5):
         spill.put("a.test", f"http://a.test/{n}", n, None)
