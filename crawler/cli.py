@@ -23,6 +23,7 @@ from crawler.output import RecordSink
 from crawler.progress import Progress
 from crawler.seeds import parse_seeds, read_seed_lines
 from crawler.settings import Settings, load_settings
+from crawler.worker_entry import worker_context
 
 log = logging.getLogger("crawler")
 
@@ -152,6 +153,8 @@ def _prepare(argv: list[str] | None) -> tuple[Settings, list[str], list[dict[str
         stream=sys.stderr,
         force=True,
     )
+    # The workers' forkserver imports requests, bs4 and lxml while we read the seeds.
+    worker_context()
     lines = list(settings.seed)
     source = "--seed"
     if settings.seeds is not None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
 import random
 import signal
 import time
@@ -34,7 +33,7 @@ from crawler.scope import Scope
 from crawler.settings import Settings
 from crawler.spill import SpillOverflow
 from crawler.urls import InvalidURL, canonicalize, host_key
-from crawler.worker import worker_main
+from crawler.worker_entry import run_worker, worker_context
 
 log = logging.getLogger(__name__)
 
@@ -109,8 +108,7 @@ class Coordinator:
         self._deferred: dict[int, list[tuple[Task, dict[str, Any]]]] = {}
         self._deferred_count = 0
         self._signals = 0
-        self._ctx = multiprocessing.get_context("forkserver")
-        self._ctx.set_forkserver_preload(["crawler.worker"])
+        self._ctx = worker_context()
 
     # -- the crawl ------------------------------------------------------------------
     def run(self, progress: Progress) -> CrawlResult:
@@ -214,7 +212,7 @@ class Coordinator:
         task_r, task_w = self._ctx.Pipe(duplex=False)
         result_r, result_w = self._ctx.Pipe(duplex=False)
         process = self._ctx.Process(
-            target=worker_main,
+            target=run_worker,
             args=(index, self.settings, task_r, result_w),
             name=f"crawler-worker-{index}",
             daemon=True,
