@@ -154,6 +154,32 @@ def test_a_parse_thread_parses_while_the_successor_is_fetched(httpserver: HTTPSe
     assert started and started[0] < arrived[1]
 
 
+def test_fetch_threads_parse_their_own_pages_when_the_parse_thread_is_behind(
+    httpserver: HTTPServer,
+) -> None:
+    # A chain of pages slow to parse and quick to fetch: unbounded, every request would
+    # start before any page is parsed; with at most PARSE_BACKLOG pages waiting, the
+    # fetch thread parses one itself (and sends its result) before the last request.
+    links = "".join(f'<a href="/l/{n}">{n}</a>' for n in range(20_000))
+    started: dict[str, float] = {}
+
+    def big_page(request: Request) -> Response:
+        started[request.path] = time.monotonic()
+        return Response(f"<title>{request.path}</title>{links}", content_type="text/html")
+
+    count = worker.PARSE_BACKLOG + 4
+    paths = [f"/big/{n}" for n in range(1, count + 1)]
+    for path in paths:
+        httpserver.expect_request(path).respond_with_handler(big_page)
+    arrived: dict[int, float] = {}
+    chain = [(n, httpserver.url_for(path), False, False, n - 1) for n, path in enumerate(paths, 1)]
+    results = _run_worker(chain, wait_between=False, arrived=arrived)
+    assert sorted((r["id"], r["title"], len(r["links"])) for r in results) == [
+        (n, path, 20_000) for n, path in enumerate(paths, 1)
+    ]
+    assert started[paths[-1]] > min(arrived.values())
+
+
 def test_a_successor_sent_after_its_predecessor_ended_still_runs(httpserver: HTTPServer) -> None:
     httpserver.expect_request("/a").respond_with_data("<title>a</title>")
     httpserver.expect_request("/b").respond_with_data("<title>b</title>")
