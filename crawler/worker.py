@@ -15,7 +15,7 @@ One parse thread, not one per fetch thread: every thread of a worker shares one
 interpreter lock, and a fetch thread waiting for it to send its next request or read
 an answer holds its host slot meanwhile; fewer CPU-bound threads to wait behind made
 those waits shorter (~0.4 ms a request at 50 ms per answer). When pages come faster
-than it parses (a fast server), at most PARSE_BACKLOG wait for it and a fetch thread
+than it parses (a fast server), at most parse_backlog() wait for it and a fetch thread
 parses its own page before its next request: memory stays bounded and the fetching
 slows to the pace of parsing.
 """
@@ -41,7 +41,6 @@ from crawler.settings import Settings
 
 log = logging.getLogger(__name__)
 
-PARSE_BACKLOG = 4  # pages waiting for the parse thread; past that, fetch threads parse
 M_MMAP_THRESHOLD = -3  # glibc's malloc.h
 MMAP_THRESHOLD_BYTES = 8192
 
@@ -159,6 +158,7 @@ def _fetch_loop(
     parse_jobs: queue.SimpleQueue[ParseJob | None],
     send: Any,
 ) -> None:
+    backlog = parse_backlog(settings.threads)
     fetcher = Fetcher(
         user_agent=settings.user_agent,
         timeout_s=settings.timeout,
@@ -170,7 +170,7 @@ def _fetch_loop(
         while message is not None:
             result, page = fetch_step(fetcher, message, index)
             following = successors.request_over(message[0])
-            if page is not None and following is not None and parse_jobs.qsize() < PARSE_BACKLOG:
+            if page is not None and following is not None and parse_jobs.qsize() < backlog:
                 # The next request first: the parse thread completes this result.
                 parse_jobs.put(ParseJob(page, result))
             else:  # nothing to go on with, or the parse thread is behind: parse here
@@ -183,6 +183,16 @@ def _fetch_loop(
             message = following if following is not None else inbox.get()
     finally:
         fetcher.close()
+
+
+def parse_backlog(threads: int) -> int:
+    """Pages that may wait for the parse thread: half as many as fetch threads, at least 1.
+
+    Past it a fetch thread parses its own page. So a worker holds at most this many
+    unparsed pages beyond the ones its threads hold, and a killed worker's lost work (its
+    tasks then fetched again) is at most threads + backlog + the page being parsed.
+    """
+    return max(1, threads // 2)
 
 
 def _parse_loop(

@@ -158,7 +158,7 @@ def test_fetch_threads_parse_their_own_pages_when_the_parse_thread_is_behind(
     httpserver: HTTPServer,
 ) -> None:
     # A chain of pages slow to parse and quick to fetch: unbounded, every request would
-    # start before any page is parsed; with at most PARSE_BACKLOG pages waiting, the
+    # start before any page is parsed; with at most parse_backlog(1) pages waiting, the
     # fetch thread parses one itself (and sends its result) before the last request.
     links = "".join(f'<a href="/l/{n}">{n}</a>' for n in range(20_000))
     started: dict[str, float] = {}
@@ -167,7 +167,7 @@ def test_fetch_threads_parse_their_own_pages_when_the_parse_thread_is_behind(
         started[request.path] = time.monotonic()
         return Response(f"<title>{request.path}</title>{links}", content_type="text/html")
 
-    count = worker.PARSE_BACKLOG + 4
+    count = worker.parse_backlog(1) + 4
     paths = [f"/big/{n}" for n in range(1, count + 1)]
     for path in paths:
         httpserver.expect_request(path).respond_with_handler(big_page)
@@ -189,6 +189,10 @@ def test_a_successor_sent_after_its_predecessor_ended_still_runs(httpserver: HTT
     )
     assert [r["id"] for r in results] == [1, 2]
     assert [request.path for request, _ in httpserver.log] == ["/a", "/b"]
+
+
+def test_parse_backlog_is_half_the_fetch_threads_and_at_least_one() -> None:
+    assert [worker.parse_backlog(n) for n in (1, 2, 3, 8, 32)] == [1, 1, 1, 4, 16]
 
 
 def test_successors_bookkeeping() -> None:
