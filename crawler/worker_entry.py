@@ -12,9 +12,10 @@ import multiprocessing
 import multiprocessing.forkserver
 from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
-from crawler.settings import Settings
+if TYPE_CHECKING:  # importing this module must stay cheap: see crawler/__main__.py
+    from crawler.settings import Settings
 
 WORKER_MODULE = "crawler.worker"
 
