@@ -119,9 +119,9 @@ class RecordSink:
 def _write_pages(out: IO[bytes], data: Iterable[bytes]) -> None:
     """Records, one JSON document per line in `data` (cut anywhere), as the pages array.
 
-    Byte-wise, in large blocks rather than line by line (a 24 000-record crawl: ~60 ms
-    less): a JSON document holds no raw newline, so each newline ends a record and
-    becomes the separator; the last one is dropped.
+    Byte-wise, in large blocks rather than line by line (a 24 000-record crawl, 32 MB:
+    ~85 → ~33 ms with the fsync): a JSON document holds no raw newline, so each newline
+    ends a record and becomes the separator; the last one is dropped.
     """
     held = b""  # the previous block, written once we know it is not the last
     for block in data:
