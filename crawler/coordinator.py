@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import signal
 import time
@@ -33,7 +34,7 @@ from crawler.scope import Scope
 from crawler.settings import Settings
 from crawler.spill import SpillOverflow
 from crawler.urls import InvalidURL, canonicalize, host_key
-from crawler.worker_entry import run_worker, worker_context
+from crawler.worker_entry import allowed_cpus, run_worker, worker_context, worker_cpu
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,7 @@ class Coordinator:
         self._deferred_count = 0
         self._signals = 0
         self._ctx = worker_context()
+        self._cpus = allowed_cpus()  # each worker runs on one of them: see worker_entry
 
     # -- the crawl ------------------------------------------------------------------
     def run(self, progress: Progress) -> CrawlResult:
@@ -211,9 +213,10 @@ class Coordinator:
     def _start_worker(self, index: int) -> _Worker:
         task_r, task_w = self._ctx.Pipe(duplex=False)
         result_r, result_w = self._ctx.Pipe(duplex=False)
+        cpu = worker_cpu(index, self._cpus, os.getpid())
         process = self._ctx.Process(
             target=run_worker,
-            args=(index, self.settings, task_r, result_w),
+            args=(index, self.settings, task_r, result_w, cpu),
             name=f"crawler-worker-{index}",
             daemon=True,
         )

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import os
 import queue
 import signal
 import threading
@@ -79,8 +80,19 @@ class Successors:
             return self._after.pop(task_id, None)
 
 
-def worker_main(index: int, settings: Settings, tasks: Connection, results: Connection) -> None:
-    """Entry point of a worker process; returns when told to stop or the coordinator is gone."""
+def worker_main(
+    index: int,
+    settings: Settings,
+    tasks: Connection,
+    results: Connection,
+    *,
+    cpu: int | None = None,
+) -> None:
+    """Entry point of a worker process; returns when told to stop or the coordinator is gone.
+
+    With `cpu`, the process and every thread it starts run on that CPU only (see
+    crawler/worker_entry.py for why).
+    """
     # Ctrl-C reaches the whole process group; only the coordinator decides what it means.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -88,6 +100,8 @@ def worker_main(index: int, settings: Settings, tasks: Connection, results: Conn
     logging.basicConfig(
         level=settings.log_level, format=f"%(levelname)s worker {index}: %(message)s"
     )
+    if cpu is not None and pin_to_cpu(cpu):  # before the threads: they inherit it
+        log.debug("runs on CPU %d", cpu)
     if settings.log_level != "DEBUG":
         # urllib3 logs a hostile server's unparsable headers as a warning with a full
         # traceback; the page's record already says what happened.
@@ -132,6 +146,20 @@ def worker_main(index: int, settings: Settings, tasks: Connection, results: Conn
         thread.join(max(0.0, deadline - time.monotonic()))
     parse_jobs.put(None)
     parser.join(max(0.0, deadline - time.monotonic()))
+
+
+def pin_to_cpu(cpu: int) -> bool:
+    """Run this thread, and the threads it starts from now on, on `cpu` only.
+
+    False, and the OS schedules as it likes, where that is not possible (not Linux, or the
+    CPU went offline or out of our cpuset since the coordinator looked).
+    """
+    try:
+        os.sched_setaffinity(0, {cpu})
+    except (AttributeError, OSError) as exc:
+        log.debug("cannot run on CPU %d only: %s", cpu, exc)
+        return False
+    return True
 
 
 def mmap_large_blocks() -> bool:

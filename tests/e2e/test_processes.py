@@ -202,6 +202,38 @@ def test_killed_worker_is_replaced_and_nothing_is_lost(
     assert data["complete"] is True
 
 
+def thread_cpus(pid: int) -> set[str]:
+    """The CPU lists (as /proc shows them: "0-3", "1") that the threads of `pid` may run on."""
+    lists = set()
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/status", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("Cpus_allowed_list:"):
+                    lists.add(line.split(":", 1)[1].strip())
+    return lists
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs to choose from")
+def test_each_worker_runs_with_all_its_threads_on_a_cpu_of_its_own(
+    tmp_path: Path, slow_site: SiteServer
+) -> None:
+    proc = start_crawler(
+        tmp_path, "--seed", slow_site.base_urls[0], "--procs", "2", "--threads", "4"
+    )
+    try:
+        wait_for(lambda: len(slow_site.requests) > 20, 30, "the crawl to get going")
+        workers = wait_for(lambda: len(pids := worker_pids(proc.pid)) == 2 and pids, 5, "workers")
+        placements = [thread_cpus(pid) for pid in workers]
+        threads = [len(os.listdir(f"/proc/{pid}/task")) for pid in workers]
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+    allowed = {str(cpu) for cpu in os.sched_getaffinity(0)}
+    assert all(n >= 4 + 1 for n in threads)  # the fetch threads and the parse thread
+    assert all(len(cpus) == 1 and cpus <= allowed for cpus in placements), placements
+    assert placements[0] != placements[1]
+
+
 def test_no_process_left_after_a_normal_crawl(tmp_path: Path, slow_site: SiteServer) -> None:
     proc = start_crawler(
         tmp_path, "--seed", slow_site.base_urls[0], "--procs", "2", "--max-pages", "20"
