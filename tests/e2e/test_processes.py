@@ -218,7 +218,10 @@ def test_each_worker_runs_with_all_its_threads_on_a_cpu_of_its_own(
     tmp_path: Path, slow_site: SiteServer
 ) -> None:
     proc = start_crawler(
-        tmp_path, "--seed", slow_site.base_urls[0], "--procs", "2", "--threads", "4"
+        tmp_path,
+        "--seed",
+        slow_site.base_urls[0],
+        *("--procs", "2", "--threads", "4", "--max-depth", "50"),  # still going when looked at
     )
     try:
         wait_for(lambda: len(slow_site.requests) > 20, 30, "the crawl to get going")
