@@ -175,21 +175,22 @@ def test_sigterm_too(tmp_path: Path, slow_site: SiteServer) -> None:
     assert json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))["complete"] is False
 
 
-def test_killed_worker_is_replaced_and_nothing_is_lost(
-    tmp_path: Path, slow_site: SiteServer
-) -> None:
+def start_deep_crawl(tmp_path: Path, slow_site: SiteServer) -> subprocess.Popen[str]:
+    """Two workers of four threads on the whole slow site, once it has got going."""
     proc = start_crawler(
         tmp_path,
         "--seed",
         slow_site.base_urls[0],
-        "--procs",
-        "2",
-        "--threads",
-        "4",
-        "--max-depth",
-        "50",
+        *("--procs", "2", "--threads", "4", "--max-depth", "50"),
     )
     wait_for(lambda: len(slow_site.requests) > 30, 30, "the crawl to get going")
+    return proc
+
+
+def test_killed_worker_is_replaced_and_nothing_is_lost(
+    tmp_path: Path, slow_site: SiteServer
+) -> None:
+    proc = start_deep_crawl(tmp_path, slow_site)
     victim = wait_for(lambda: worker_pids(proc.pid), 5, "workers")[0]
     os.kill(victim, signal.SIGKILL)
     _, err = proc.communicate(timeout=90)
@@ -217,14 +218,8 @@ def thread_cpus(pid: int) -> set[str]:
 def test_each_worker_runs_with_all_its_threads_on_a_cpu_of_its_own(
     tmp_path: Path, slow_site: SiteServer
 ) -> None:
-    proc = start_crawler(
-        tmp_path,
-        "--seed",
-        slow_site.base_urls[0],
-        *("--procs", "2", "--threads", "4", "--max-depth", "50"),  # still going when looked at
-    )
+    proc = start_deep_crawl(tmp_path, slow_site)
     try:
-        wait_for(lambda: len(slow_site.requests) > 20, 30, "the crawl to get going")
         workers = wait_for(lambda: len(pids := worker_pids(proc.pid)) == 2 and pids, 5, "workers")
         placements = [thread_cpus(pid) for pid in workers]
         threads = [len(os.listdir(f"/proc/{pid}/task")) for pid in workers]
