@@ -15,7 +15,7 @@ from crawler.errors import ErrorKind
 BASE_DELAY_S = 0.5
 MAX_BACKOFF_S = 30.0
 MAX_RETRY_AFTER_S = 60.0
-# SPEC: connection errors, timeouts, truncated or non-HTTP answers, 429 and 5xx.
+# Retried: connection errors, timeouts, truncated or non-HTTP answers, 429 and 5xx.
 # dns and tls failures are not transient in practice, so they are not retried.
 RETRIED_KINDS = frozenset({ErrorKind.TIMEOUT, ErrorKind.CONNECT, ErrorKind.BAD_RESPONSE})
 

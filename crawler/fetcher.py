@@ -2,7 +2,7 @@
 
 Owns the requests Session of one fetch thread, the attempt's total deadline (a
 process-wide watchdog shuts down the sockets of attempts past it), the decoded byte cap,
-and the one table that maps requests/urllib3/socket exceptions to SPEC error kinds: no
+and the one table that maps requests/urllib3/socket exceptions to error kinds: no
 other module knows those exceptions. It must not follow redirects, retry, choose which
 URLs get the --header values, or parse bodies: the coordinator and the worker do that.
 """
@@ -23,12 +23,12 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
 from http.cookiejar import DefaultCookiePolicy
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 import requests
 import requests.exceptions as rexc
@@ -87,7 +87,8 @@ class Attempt:
 class Fetcher:
     """Fetches one URL per call over its own keep-alive Session.
 
-    Not thread-safe: each fetch thread owns one Fetcher (STYLE: one Session per thread).
+    Not thread-safe: each fetch thread owns one Fetcher, since a requests Session must
+    not be shared between threads.
     `headers` (the --header values) win over the default headers, as with `curl -H`.
     """
 
@@ -178,8 +179,11 @@ class Fetcher:
         limit = self._max_bytes
         parts: list[bytes] = []
         # iter_content decodes gzip/deflate/br (also stacked) a bounded step at a time.
-        chunks = response.iter_content(min(_CHUNK_BYTES, limit + 1))
-        with contextlib.closing(chunks):  # type: ignore[type-var]
+        # It is a generator function, so it has close(); requests' stubs say Iterator.
+        chunks = cast(
+            "Generator[bytes, None, None]", response.iter_content(min(_CHUNK_BYTES, limit + 1))
+        )
+        with contextlib.closing(chunks):
             for chunk in chunks:
                 reply.bytes_read += len(chunk)
                 if reply.bytes_read > limit:
@@ -187,7 +191,8 @@ class Fetcher:
                     reply.too_large = True
                     break
                 parts.append(chunk)
-                # A read timeout only bounds the gap between reads (STYLE).
+                # A read timeout only bounds the gap between reads: a server that drips
+                # bytes is stopped by the attempt's deadline, checked between chunks.
                 if self._deadline.has_passed():
                     raise _DeadlinePassed
         reply.body = b"".join(parts)
@@ -219,7 +224,8 @@ def _attempt(
     fetched_at: float,
     elapsed_ms: float,
 ) -> Attempt:
-    # SPEC: a page with no usable answer has status null, except too_large.
+    # A page with no usable answer has status null and no headers or body; too_large
+    # alone keeps what it got (docs/contract.md#outjson).
     usable = kind is None or kind is ErrorKind.TOO_LARGE
     return Attempt(
         url=url,
@@ -272,7 +278,7 @@ def _new_session(deadline: _Deadline, user_agent: str) -> requests.Session:
     # No proxies, .netrc or CA bundle from environment variables: a crawl behaves the
     # same wherever it runs.
     session.trust_env = False
-    # Workers hold no crawl state beyond keep-alive connections (SPEC); a cookie jar
+    # Workers hold no crawl state beyond keep-alive connections; a cookie jar
     # per thread would make answers depend on which thread fetched a page. (Only
     # Session.send stores cookies, and we bypass it; this keeps it so if that changes.)
     session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
@@ -333,7 +339,7 @@ class _WatchedHTTPConnection(HTTPConnection):
         self._deadline.watch(self, sock)
         return sock
 
-    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def request(self, *args: Any, **kwargs: Any) -> None:
         if self.sock is not None:
             # A kept-alive connection: its socket was last watched for an earlier attempt.
             self._deadline.watch(self, self.sock)
@@ -440,9 +446,10 @@ class _Deadline:
 
     def finish(self) -> bool:
         """End the attempt: release its sockets; True if the watchdog had to stop it."""
-        watchdog = _the_watchdog() if self._watches else None
-        for watch in self._watches:
-            watchdog.release(watch)  # type: ignore[union-attr]
+        if self._watches:
+            watchdog = _the_watchdog()
+            for watch in self._watches:
+                watchdog.release(watch)
         self._watches.clear()
         self._watched.clear()
         self.at = math.inf
@@ -594,7 +601,7 @@ _KIND_TABLE: tuple[tuple[tuple[type[BaseException], ...], ErrorKind], ...] = (
 
 
 def error_kind_for(exc: BaseException) -> ErrorKind:
-    """The SPEC error kind of an exception from requests, urllib3 or the socket layer."""
+    """The error kind of an exception from requests, urllib3 or the socket layer."""
     return _classify(exc)[0]
 
 

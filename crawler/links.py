@@ -1,4 +1,4 @@
-"""Parse an HTML body into a title and its links (SPEC "out.json": links, title, rel, charsets).
+"""Parse an HTML body into a title and its links (docs/contract.md#outjson: links, title).
 
 Pure: bytes in, values out. No I/O, no clock. Only the tags that matter are built
 (a SoupStrainer), because parsing is the worker's hottest loop.
@@ -10,8 +10,9 @@ import codecs
 import re
 from dataclasses import dataclass
 
-from bs4 import BeautifulSoup, SoupStrainer
+from bs4 import BeautifulSoup
 from bs4.element import Tag
+from bs4.filter import SoupStrainer
 from charset_normalizer import from_bytes
 from w3lib.encoding import (
     html_body_declared_encoding,
@@ -106,7 +107,7 @@ def _sniff_html(body_start: bytes) -> bool:
 
 
 def decode_html(body: bytes, http_charset: str | None) -> str:
-    """Decode an HTML body: BOM, then HTTP charset, then <meta>, then detection (SPEC).
+    """Decode an HTML body: BOM, then HTTP charset, then <meta>, then detection.
 
     An unknown or bogus charset name at any step falls through to the next one.
     Undecodable bytes become U+FFFD; this never raises.

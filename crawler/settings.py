@@ -11,6 +11,7 @@ import math
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,8 @@ def _cpu_count() -> int:
 class Settings:
     """Every effective setting of one crawl; picklable, sent whole to workers.
 
-    Field names are SPEC's long options with `_`; times are seconds, sizes bytes.
+    Field names are the long command-line options with `_` for `-`; times are seconds,
+    sizes bytes.
     """
 
     seeds: str | None = None
@@ -182,7 +184,7 @@ _INT_RANGES = {
 }
 
 
-def _check_str(key: str, value: str, bad: Any) -> str:
+def _check_str(key: str, value: str, bad: Callable[[str], UsageError]) -> str:
     if key == "scope" and value not in SCOPES:
         raise bad(f"{value!r} is not one of {', '.join(SCOPES)}")
     if key == "log_level":
@@ -194,7 +196,7 @@ def _check_str(key: str, value: str, bad: Any) -> str:
     return value
 
 
-def _check_item(key: str, item: str, bad: Any) -> None:
+def _check_item(key: str, item: str, bad: Callable[[str], UsageError]) -> None:
     if key in ("allow", "deny"):
         try:
             re.compile(item)

@@ -1,8 +1,8 @@
-"""Canonical URLs (SPEC "out.json"): what counts as the same page, and what a host is.
+"""Canonical URLs (docs/contract.md#outjson): what counts as the same page, and what a host is.
 
 Pure: no I/O. w3lib does the heavy lifting (IDNA, percent-encoding, dot segments,
-query sorting); we add what SPEC asks beyond it (default port dropped, space in the
-query as %20, stray '%' escaped, http(s) only).
+query sorting); we add what canonical form needs beyond it (default port dropped, space
+in the query as %20, stray '%' escaped, http(s) only).
 """
 
 from __future__ import annotations
@@ -72,8 +72,9 @@ def _canonicalize_absolute(text: str) -> str:
         parts = urlsplit(canonicalize_url(text, keep_fragments=False))
         port = parts.port
         # w3lib re-encodes the query form-style, escaping reserved '=', ';', '+' inside
-        # values, which changes what the server sees; SPEC keeps reserved characters, so
-        # the query is taken from the safe (percent-encoded, UTF-8) original instead.
+        # values, which changes what the server sees; canonical form keeps reserved
+        # characters as written, so the query is taken from the safe (percent-encoded,
+        # UTF-8) original instead.
         query = _normalize_query(urlsplit(safe_url_string(text)).query)
     except (ValueError, UnicodeError) as exc:
         raise InvalidURL(str(exc).splitlines()[0] if str(exc) else "invalid URL") from None
