@@ -44,7 +44,6 @@ class Loaded:
     pending: list[tuple[str, int, str | None]] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=dict)
     records_per_host: Counter[str] = field(default_factory=Counter)
-    complete: bool = False
 
     @property
     def records(self) -> int:
@@ -106,8 +105,6 @@ class CrawlState:
             loaded.records_per_host[host] = count
         row = self._db.execute("SELECT value FROM meta WHERE key='counters'").fetchone()
         loaded.counters = json.loads(row[0]) if row else {}
-        row = self._db.execute("SELECT value FROM meta WHERE key='complete'").fetchone()
-        loaded.complete = bool(row and row[0] == "1")
         return loaded
 
     def iter_records(self, after: int = 0) -> Iterator[str]:

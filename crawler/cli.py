@@ -1,7 +1,8 @@
-"""The command line: argv -> Settings -> crawl -> exit code (SPEC "Exit codes").
+"""The command line: argv -> Settings -> crawl -> exit code (docs/contract.md#exit-codes).
 
-No crawl logic here. `main(argv)` returns the exit code; only this module prints the
-one-line error of exit code 2, and nothing else calls sys.exit.
+No crawl logic here. `main(argv)` returns the exit code, read from the error classes;
+only this module prints the one-line error of exit code 2, and nothing else calls
+sys.exit.
 """
 
 from __future__ import annotations
@@ -11,19 +12,16 @@ import logging
 import signal
 import sys
 import threading
-import time
 from types import FrameType
 from typing import Any
 
 from crawler import __version__
-from crawler.checkpoint import CrawlState
-from crawler.coordinator import Coordinator
-from crawler.errors import UsageError
-from crawler.output import RecordSink
+from crawler.crawl import run_crawl
+from crawler.errors import CrawlerError, Interrupted, UsageError
 from crawler.progress import Progress
 from crawler.seeds import parse_seeds, read_seed_lines
 from crawler.settings import Settings, load_settings
-from crawler.worker_entry import worker_context
+from crawler.worker_entry import stop_worker_processes, worker_context
 
 log = logging.getLogger("crawler")
 
@@ -79,12 +77,17 @@ def main(argv: list[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _raise_interrupt) if in_main_thread else None
     try:
         return _main(argv)
-    except KeyboardInterrupt:  # before the crawl started: nothing to write
-        print("crawler: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt:
+        # Before the crawl started, or a second interrupt during it: leave at once.
+        # out.json is only ever replaced by rename, so it stays the previous whole file;
+        # --state keeps everything committed, and the same command resumes.
+        print("crawler: interrupted, out.json not written", file=sys.stderr)
+        return Interrupted.exit_code
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        # Every process the crawl started is gone when the command returns.
+        stop_worker_processes()
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -92,55 +95,22 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def _main(argv: list[str] | None) -> int:
-    started_at = time.time()
-    state: CrawlState | None = None
     try:
         settings, seeds, rejected = _prepare(argv)
-        if settings.state:
-            state = CrawlState(settings.state, _identity(settings, seeds))
-        sink = RecordSink(settings.out, settings.jsonl)
+        progress = Progress(settings.progress, settings.max_pages or None)
+        try:
+            outcome = run_crawl(settings, seeds, rejected, progress)
+        finally:
+            progress.close()
     except UsageError as exc:
-        if state is not None:
-            state.close()
         print(f"crawler: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    if state is not None and state.resumed:
-        # Records committed by an earlier run but not yet in --jsonl (a kill in between).
-        sink.append_jsonl(state.iter_records(after=sink.jsonl_lines()))
-    progress = Progress(settings.progress, settings.max_pages or None)
-    coordinator = Coordinator(settings, seeds, sink, state=state)
-    try:
-        code, complete = 0, True
-        try:
-            result = coordinator.run(progress)
-            complete = result.complete
-            code = 130 if result.interrupted else 0
-        except Exception:  # not KeyboardInterrupt: that one leaves below
-            log.exception("internal error; writing what was crawled")
-            code, complete = 1, False
-        progress.close()
-        finished_at = time.time()
-        header = coordinator.header(
-            complete=complete,
-            started_at=started_at,
-            finished_at=finished_at,
-            elapsed_s=coordinator.elapsed_before_s + finished_at - started_at,
-            rejected_seeds=rejected,
-        )
-        sink.write_out(header, state.iter_records() if state is not None else None)
-    except KeyboardInterrupt:
-        # A second interrupt (or one while writing): leave at once. out.json is only
-        # ever replaced by rename, so it stays the previous whole file; --state keeps
-        # everything committed, and the same command resumes.
-        print("crawler: interrupted, out.json not written", file=sys.stderr)
-        return 130
-    finally:
-        progress.close()
-        sink.close()
-        if state is not None:
-            state.close()
-    _print_summary(header["stats"], settings.out, complete)
-    return code
+    _print_summary(outcome.stats, settings.out, outcome.complete)
+    if outcome.failed:
+        return CrawlerError.exit_code
+    if outcome.interrupted:
+        return Interrupted.exit_code
+    return 0
 
 
 def _prepare(argv: list[str] | None) -> tuple[Settings, list[str], list[dict[str, Any]]]:
@@ -166,16 +136,6 @@ def _prepare(argv: list[str] | None) -> tuple[Settings, list[str], list[dict[str
     if not seeds:
         raise UsageError(f"no valid seed in {source}")
     return settings, seeds, rejected
-
-
-def _identity(settings: Settings, seeds: list[str]) -> dict[str, Any]:
-    """What makes a crawl the same crawl for --state (SPEC: limits may change)."""
-    return {
-        "seeds": seeds,
-        "scope": settings.scope,
-        "allow": list(settings.allow),
-        "deny": list(settings.deny),
-    }
 
 
 def _print_summary(stats: dict[str, Any], out: str, complete: bool) -> None:

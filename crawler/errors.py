@@ -1,10 +1,12 @@
-"""Exception classes and the ErrorKind vocabulary of SPEC.md.
+"""Exception classes, which carry the exit codes, and the error kinds of page records.
 
-CrawlerError                 base of everything we raise on purpose
+CrawlerError                 base of everything we raise on purpose; exit 1 is its code
 ├── UsageError               exit 2: bad option, config, seeds file; message is one line
-├── FetchError(kind, msg)    one URL failed; becomes a record, never ends the crawl
 └── Interrupted              exit 130: SIGINT/SIGTERM, partial out.json with complete=false
 anything else                a bug: exit 1, whatever was crawled is still written
+
+A URL that fails is not an exception: the fetcher returns its error kind as data, and it
+becomes a page record (docs/contract.md#error-kinds).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from enum import StrEnum
 
 
 class ErrorKind(StrEnum):
-    """The error kinds of a page record; exactly SPEC's list."""
+    """The error kinds of a page record (docs/contract.md#error-kinds)."""
 
     TIMEOUT = "timeout"
     CONNECT = "connect"
@@ -36,15 +38,6 @@ class UsageError(CrawlerError):
     """Bad option, config or seeds file: exit 2 with a one-line message."""
 
     exit_code = 2
-
-
-class FetchError(CrawlerError):
-    """One URL failed; it becomes a page record, never ends the crawl."""
-
-    def __init__(self, kind: ErrorKind, message: str) -> None:
-        super().__init__(f"{kind}: {message}")
-        self.kind = kind
-        self.message = message
 
 
 class Interrupted(CrawlerError):

@@ -29,7 +29,7 @@ class RecordSink:
     """Records to out.json (via a spool file) and --jsonl.
 
     With --state the records live in the checkpoint instead of the spool: the
-    coordinator hands committed lines to append_jsonl(), and write_out() reads them back.
+    recorder hands committed lines to append_jsonl(), and gives them to write_out().
     """
 
     def __init__(self, out_path: str, jsonl_path: str | None = None) -> None:
@@ -52,7 +52,6 @@ class RecordSink:
             except OSError as exc:
                 self._spool.close()
                 raise UsageError(f"cannot open --jsonl {jsonl_path}: {exc.strerror}") from None
-        self.count = 0
 
     def jsonl_lines(self) -> int:
         """Whole lines already in --jsonl; a torn last line (a kill mid-write) is cut off."""
@@ -81,7 +80,6 @@ class RecordSink:
             self._jsonl.write(line)
             self._jsonl.write("\n")
             self._jsonl.flush()
-        self.count += 1
 
     def write_out(self, header: dict[str, Any], records: Iterable[str] | None = None) -> None:
         """Write out.json atomically: `header` fields, then "pages" (default: the spool)."""

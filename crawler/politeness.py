@@ -17,6 +17,7 @@ class HostGate:
     per_host: int
     in_flight: int = 0
     last_start: float | None = None
+    previous_start: float | None = None  # what cancel() restores
 
     def is_full(self) -> bool:
         return self.in_flight >= self.per_host
@@ -34,7 +35,18 @@ class HostGate:
         if not self.may_start(now):
             raise RuntimeError("politeness gate: request started too early")
         self.in_flight += 1
-        self.last_start = now
+        self.previous_start, self.last_start = self.last_start, now
+
+    def cancel(self) -> None:
+        """The request of the last start() will not be made after all.
+
+        Its slot is free again and its start no longer times the next one (with a
+        delay, one host starts one request per delay, so it was the last start).
+        """
+        if self.in_flight <= 0:
+            raise RuntimeError("politeness gate: cancel without start")
+        self.in_flight -= 1
+        self.last_start = self.previous_start
 
     def hand_over(self, now: float) -> None:
         """The next request will start on the slot of one in flight, as soon as it ends.

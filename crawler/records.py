@@ -1,4 +1,4 @@
-"""Page records and crawl stats exactly in SPEC's out.json schema.
+"""Page records and crawl stats, exactly as out.json holds them (docs/contract.md#outjson).
 
 Pure: a record is built from plain values (the chain of a URL and its last attempt);
 stats fold records one at a time so nothing needs to hold every record.
@@ -7,19 +7,26 @@ stats fold records one at a time so nothing needs to hold every record.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from crawler.errors import ErrorKind
+from crawler.messages import Result
+
+ErrorInfo = dict[str, str]  # a record's "error": {"kind": ..., "message": ...}
+# The stats counters that records cannot rebuild: a resumed crawl reads them back from
+# its checkpoint (every other stat is folded again from the stored records).
+COUNTERS = ("robots_excluded", "out_of_scope", "duplicates", "dropped_links")
 
 
 def iso_time(epoch: float) -> str:
-    """UTC time with milliseconds, as SPEC's examples: 2026-11-28T02:00:00.123Z."""
+    """UTC time with milliseconds, as out.json writes it: 2026-11-28T02:00:00.123Z."""
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def error_info(kind: ErrorKind | str | None, message: str | None) -> dict[str, str] | None:
+def error_info(kind: ErrorKind | str | None, message: str | None) -> ErrorInfo | None:
     if kind is None:
         return None
     return {"kind": str(ErrorKind(kind)), "message": message or str(kind)}
@@ -29,35 +36,36 @@ def build_record(
     *,
     url: str,
     final_url: str,
-    redirects: list[str],
+    redirects: Sequence[str],
     depth: int,
     referrer: str | None,
-    attempt: dict[str, Any],
+    attempt: Result,
     retries: int,
-    error: dict[str, str] | None = None,
+    error: ErrorInfo | None = None,
 ) -> dict[str, Any]:
-    """One page record. `attempt` is the last attempt's result as a worker sends it.
+    """One page record from its last attempt, as a worker reported it.
 
-    `error` overrides the attempt's own error (a redirect the chain refused).
+    `error` overrides the attempt's own error (a redirect the chain refused); the
+    record then keeps the attempt's 3xx status.
     """
     if error is None:
-        error = error_info(attempt.get("error_kind"), attempt.get("error_message"))
-    parsed = error is None and attempt.get("status") is not None
+        error = error_info(attempt.error_kind, attempt.error_message)
+    parsed = error is None and attempt.status is not None
     return {
         "url": url,
         "final_url": final_url,
         "redirects": list(redirects),
         "depth": depth,
         "referrer": referrer,
-        "status": attempt.get("status"),
-        "content_type": attempt.get("content_type"),
-        "title": attempt.get("title") if parsed else None,
-        "links": list(attempt.get("links") or ()) if parsed else [],
-        "bytes": attempt.get("bytes", 0),
-        "elapsed_ms": round(float(attempt.get("elapsed_ms", 0.0)), 3),
-        "fetched_at": iso_time(attempt.get("fetched_at", 0.0)),
+        "status": attempt.status,
+        "content_type": attempt.content_type,
+        "title": attempt.title if parsed else None,
+        "links": list(attempt.links) if parsed else [],
+        "bytes": attempt.bytes,
+        "elapsed_ms": round(attempt.elapsed_ms, 3),
+        "fetched_at": iso_time(attempt.fetched_at),
         "retries": retries,
-        "worker": attempt.get("worker"),
+        "worker": attempt.worker,
         "error": error,
     }
 
@@ -91,6 +99,15 @@ class Stats:
         if error is not None:
             self.by_error[error["kind"]] += 1
         self.retries += record["retries"]
+
+    def counters(self) -> dict[str, int]:
+        """The COUNTERS, for a checkpoint."""
+        return {name: getattr(self, name) for name in COUNTERS}
+
+    def restore_counters(self, counters: Mapping[str, int]) -> None:
+        """Take the COUNTERS back from a checkpoint (absent ones stay as they are)."""
+        for name in COUNTERS:
+            setattr(self, name, int(counters.get(name, getattr(self, name))))
 
     def to_json(self, elapsed_s: float) -> dict[str, Any]:
         return {

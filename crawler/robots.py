@@ -1,7 +1,8 @@
-"""robots.txt decisions (RFC 9309) for one host, from the (status, body) of its fetch.
+"""robots.txt decisions (RFC 9309): per host, from the (status, body) of its fetch.
 
-Pure: the coordinator fetches robots.txt and hands the answer here; protego parses
-it once and the policy is then queried for every URL of the host.
+Pure: the coordinator has robots.txt fetched and hands the answer here; protego parses
+it once and the policy is then queried for every URL of the host. `RobotsBook` keeps
+the policy of every host and says when a host's robots.txt is still to be asked for.
 """
 
 from __future__ import annotations
@@ -11,10 +12,15 @@ from urllib.parse import urlsplit
 
 from protego import Protego
 
-from crawler.urls import host_key
+from crawler.urls import InvalidURL, canonicalize, host_key
 
 ROBOTS_MAX_BYTES = 500 * 1024
 MAX_CRAWL_DELAY_S = 30.0
+# RFC 9309 2.3.1.2: follow at least five consecutive redirects; past them, as 4xx.
+ROBOTS_MAX_REDIRECTS = 5
+# Errors after which the answer is still usable: the first part of a too-large file is
+# what RFC 9309 2.5 asks to parse anyway.
+_USABLE_ERRORS = frozenset({None, "too_large"})
 
 # A user-agent line as protego reads it: "User-agent:", "useragent x", "User agent: x".
 _USER_AGENT_LINE = re.compile(r"\s*user(?:-|\s+)?agent\s*(?::|\s)(?P<value>[^#]*)", re.IGNORECASE)
@@ -30,7 +36,7 @@ def robots_url(url: str) -> str:
 
 
 def product_token(user_agent: str) -> str:
-    """The product token of a User-Agent: up to the first "/" or space (SPEC)."""
+    """The product token of a User-Agent (up to the first "/" or space): a group name."""
     return _TOKEN_END.split(user_agent.strip(), maxsplit=1)[0]
 
 
@@ -70,6 +76,14 @@ class RobotsPolicy:
         text = body[:ROBOTS_MAX_BYTES].decode("utf-8-sig", errors="replace")
         return cls(Protego.parse(_keep_own_groups(text, token)), token, default=True)
 
+    @classmethod
+    def from_attempt(
+        cls, status: int | None, error_kind: str | None, body: bytes, user_agent: str
+    ) -> RobotsPolicy:
+        """The policy for a robots.txt attempt that ended with `error_kind` (or None)."""
+        usable = error_kind in _USABLE_ERRORS
+        return cls.from_response(status if usable else None, body, user_agent)
+
     def allowed(self, url: str) -> bool:
         """Whether robots.txt lets us fetch `url` (canonical)."""
         if self._parser is None:
@@ -79,6 +93,53 @@ class RobotsPolicy:
     def delay_s(self) -> float | None:
         """Crawl-delay of our group (else "*"), capped at MAX_CRAWL_DELAY_S; None if absent."""
         return self._delay_s
+
+
+def robots_next_hop(url: str, location: str | None, redirects: int) -> str | None:
+    """Where a robots.txt redirect leads, if it is to be followed.
+
+    `redirects` counts the hops already followed. None: give up, the answer counts as
+    4xx (RFC 9309 2.3.1.2), which is also what a redirect to no URL gets.
+    """
+    if not location or redirects + 1 > ROBOTS_MAX_REDIRECTS:
+        return None
+    try:
+        return canonicalize(location, base=url)
+    except InvalidURL:
+        return None
+
+
+class RobotsBook:
+    """The robots.txt policy of every host of the crawl, and which are still unknown."""
+
+    __slots__ = ("_user_agent", "_ignore", "_asked", "_policies")
+
+    def __init__(self, user_agent: str, *, ignore: bool = False) -> None:
+        self._user_agent = user_agent
+        self._ignore = ignore  # --ignore-robots: never asked, every URL allowed
+        self._asked: set[str] = set()
+        self._policies: dict[str, RobotsPolicy] = {}
+
+    def needs_fetch(self, host: str) -> bool:
+        """True the first time a host is asked about (its robots.txt is to be fetched)."""
+        if self._ignore or host in self._asked:
+            return False
+        self._asked.add(host)
+        return True
+
+    def learn(
+        self, host: str, status: int | None, error_kind: str | None, body: bytes
+    ) -> RobotsPolicy:
+        """Store the policy from the host's robots.txt answer."""
+        policy = RobotsPolicy.from_attempt(status, error_kind, body, self._user_agent)
+        self._policies[host] = policy
+        return policy
+
+    def allowed(self, host: str, url: str) -> bool:
+        """May `url` (of `host`) be fetched? True while the host's policy is unknown: its
+        URLs wait behind the robots.txt fetch and are asked again when they start."""
+        policy = self._policies.get(host)
+        return policy is None or policy.allowed(url)
 
 
 def _capped_delay(delay: float | None) -> float | None:

@@ -1,7 +1,7 @@
 """A worker process: a pool of fetch threads, each with its own Fetcher (one Session).
 
-It holds no crawl state: tasks arrive from the coordinator on a pipe, and each
-thread sends back one plain-data result per attempt (a dict; exceptions and
+It holds no crawl state: TaskMessages arrive from the coordinator on a pipe, and each
+thread sends back one Result per attempt (crawler/messages.py; exceptions and
 response objects never cross the process boundary). A surprise in a thread
 becomes an `internal` result and a logged traceback; the thread goes on.
 
@@ -30,13 +30,14 @@ import signal
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any
 
 from crawler.errors import ErrorKind
 from crawler.fetcher import Attempt, Fetcher
 from crawler.links import is_html, parse_page
+from crawler.messages import Result, TaskMessage
 from crawler.robots import ROBOTS_MAX_BYTES
 from crawler.settings import Settings
 
@@ -45,9 +46,7 @@ log = logging.getLogger(__name__)
 M_MMAP_THRESHOLD = -3  # glibc's malloc.h
 MMAP_THRESHOLD_BYTES = 8192
 
-# A task as sent by the coordinator: (task id, url, send --header values?, robots.txt?,
-# the id of the task whose request it follows on the same thread, or 0)
-TaskMessage = tuple[int, str, bool, bool, int]
+Send = Callable[[Result], None]
 
 
 class Successors:
@@ -65,11 +64,10 @@ class Successors:
 
     def received(self, message: TaskMessage) -> bool:
         """Note a task; True if it waits for its predecessor, False if it goes to the inbox."""
-        task_id, after = message[0], message[4]
         with self._lock:
-            self._unfinished.add(task_id)
-            if after and after in self._unfinished:
-                self._after[after] = message
+            self._unfinished.add(message.task_id)
+            if message.after and message.after in self._unfinished:
+                self._after[message.after] = message
                 return True
             return False
 
@@ -111,7 +109,7 @@ def worker_main(
     successors = Successors()
     send_lock = threading.Lock()
 
-    def send(result: dict[str, Any]) -> None:
+    def send(result: Result) -> None:
         with send_lock:
             results.send(result)
 
@@ -184,7 +182,7 @@ def _fetch_loop(
     inbox: queue.SimpleQueue[TaskMessage | None],
     successors: Successors,
     parse_jobs: queue.SimpleQueue[ParseJob | None],
-    send: Any,
+    send: Send,
 ) -> None:
     backlog = parse_backlog(settings.threads)
     fetcher = Fetcher(
@@ -197,7 +195,7 @@ def _fetch_loop(
         message = inbox.get()
         while message is not None:
             result, page = fetch_step(fetcher, message, index)
-            following = successors.request_over(message[0])
+            following = successors.request_over(message.task_id)
             if page is not None and following is not None and parse_jobs.qsize() < backlog:
                 # The next request first: the parse thread completes this result.
                 parse_jobs.put(ParseJob(page, result))
@@ -224,7 +222,7 @@ def parse_backlog(threads: int) -> int:
 
 
 def _parse_loop(
-    settings: Settings, parse_jobs: queue.SimpleQueue[ParseJob | None], send: Any
+    settings: Settings, parse_jobs: queue.SimpleQueue[ParseJob | None], send: Send
 ) -> None:
     while (job := parse_jobs.get()) is not None:
         try:
@@ -245,12 +243,10 @@ class FetchedPage:
 @dataclass(frozen=True, slots=True)
 class ParseJob:
     page: FetchedPage
-    result: dict[str, Any]  # of the page's attempt; the parse adds title and links
+    result: Result  # of the page's attempt; the parse adds title and links
 
 
-def handle(
-    fetcher: Fetcher, message: TaskMessage, index: int, max_url_length: int
-) -> dict[str, Any]:
+def handle(fetcher: Fetcher, message: TaskMessage, index: int, max_url_length: int) -> Result:
     """One task to one result: fetched, then parsed if it is an HTML page."""
     result, page = fetch_step(fetcher, message, index)
     return result if page is None else parse_step(page, result, max_url_length)
@@ -258,35 +254,33 @@ def handle(
 
 def fetch_step(
     fetcher: Fetcher, message: TaskMessage, index: int
-) -> tuple[dict[str, Any], FetchedPage | None]:
-    """Fetch one URL once: the plain dict the coordinator reads, and the page to parse.
+) -> tuple[Result, FetchedPage | None]:
+    """Fetch one URL once: the result the coordinator reads, and the page to parse.
 
     A surprise becomes an `internal` result and a logged traceback, never a dead thread.
     """
-    task_id, url, send_headers, robots, _ = message
-    page = None
+    url = message.url
     try:
-        attempt = fetcher.fetch(url, send_headers=send_headers)
-        result = _attempt_dict(attempt)
+        attempt = fetcher.fetch(url, send_headers=message.send_headers)
         success = attempt.status is not None and 200 <= attempt.status < 300
-        if robots:
-            if success:  # also when too large: the first part is what RFC 9309 parses
-                result["body"] = attempt.body[:ROBOTS_MAX_BYTES]
-        elif (
+        if message.robots:
+            # Also when too large: the first part is what RFC 9309 asks to parse.
+            body = attempt.body[:ROBOTS_MAX_BYTES] if success else b""
+            return _result(attempt, message.task_id, index, body), None
+        page = None
+        if (
             success
             and attempt.error_kind is None
             and is_html(attempt.content_type, attempt.body[:512])
         ):
             page = FetchedPage(url, attempt.body, attempt.charset)
+        return _result(attempt, message.task_id, index), page
     except Exception as exc:  # a bug, not the server's fault: record it, go on
         log.error("internal error on %s\n%s", url, traceback.format_exc())
-        result, page = _internal_result(url, exc), None
-    result["id"] = task_id
-    result["worker"] = index
-    return result, page
+        return _internal_result(message.task_id, index, exc), None
 
 
-def parse_step(page: FetchedPage, result: dict[str, Any], max_url_length: int) -> dict[str, Any]:
+def parse_step(page: FetchedPage, result: Result, max_url_length: int) -> Result:
     """Complete a fetched page's result with its title and links."""
     try:
         parsed = parse_page(
@@ -294,47 +288,44 @@ def parse_step(page: FetchedPage, result: dict[str, Any], max_url_length: int) -
         )
     except Exception as exc:  # a bug, not the server's fault: record it, go on
         log.error("internal error on %s\n%s", page.url, traceback.format_exc())
-        internal = _internal_result(page.url, exc)
-        internal["id"], internal["worker"] = result["id"], result["worker"]
-        return internal
-    result["title"] = parsed.title
-    result["links"] = parsed.links
-    result["nofollow"] = parsed.nofollow
-    result["dropped_links"] = parsed.dropped_links
-    return result
+        return _internal_result(result.task_id, result.worker, exc)
+    return result._replace(
+        title=parsed.title,
+        links=parsed.links,
+        nofollow=parsed.nofollow,
+        dropped_links=parsed.dropped_links,
+    )
 
 
-def _attempt_dict(attempt: Attempt) -> dict[str, Any]:
-    return {
-        "status": attempt.status,
-        "content_type": attempt.content_type,
-        "location": attempt.location,
-        "retry_after": attempt.retry_after,
-        "bytes": attempt.bytes,
-        "elapsed_ms": attempt.elapsed_ms,
-        "fetched_at": attempt.fetched_at,
-        "error_kind": str(attempt.error_kind) if attempt.error_kind else None,
-        "error_message": attempt.error_message,
-        "title": None,
-        "links": [],
-        "nofollow": [],
-        "dropped_links": 0,
-    }
+def _result(attempt: Attempt, task_id: int, index: int, body: bytes = b"") -> Result:
+    """The one place an Attempt becomes what crosses the pipe."""
+    return Result(
+        task_id=task_id,
+        worker=index,
+        status=attempt.status,
+        content_type=attempt.content_type,
+        location=attempt.location,
+        retry_after=attempt.retry_after,
+        bytes=attempt.bytes,
+        elapsed_ms=attempt.elapsed_ms,
+        fetched_at=attempt.fetched_at,
+        error_kind=str(attempt.error_kind) if attempt.error_kind else None,
+        error_message=attempt.error_message,
+        body=body,
+    )
 
 
-def _internal_result(url: str, exc: Exception) -> dict[str, Any]:
-    return {
-        "status": None,
-        "content_type": None,
-        "location": None,
-        "retry_after": None,
-        "bytes": 0,
-        "elapsed_ms": 0.0,
-        "fetched_at": time.time(),
-        "error_kind": str(ErrorKind.INTERNAL),
-        "error_message": f"{type(exc).__name__}: {exc}",
-        "title": None,
-        "links": [],
-        "nofollow": [],
-        "dropped_links": 0,
-    }
+def _internal_result(task_id: int, index: int, exc: Exception) -> Result:
+    return Result(
+        task_id=task_id,
+        worker=index,
+        status=None,
+        content_type=None,
+        location=None,
+        retry_after=None,
+        bytes=0,
+        elapsed_ms=0.0,
+        fetched_at=time.time(),
+        error_kind=str(ErrorKind.INTERNAL),
+        error_message=f"{type(exc).__name__}: {exc}",
+    )

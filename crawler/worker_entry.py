@@ -21,7 +21,7 @@ import os
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # importing this module must stay cheap: see crawler/__main__.py
     from crawler.settings import Settings
@@ -36,10 +36,28 @@ def worker_context() -> ForkServerContext:
     milliseconds, also a replacement for one that died; starting the server costs
     the caller ~25 ms (a fork and exec); its imports then run in the background.
     """
-    ctx = cast(ForkServerContext, multiprocessing.get_context("forkserver"))
+    ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload([WORKER_MODULE])
     multiprocessing.forkserver.ensure_running()
     return ctx
+
+
+def stop_worker_processes() -> None:
+    """Stop the forkserver and the resource tracker, if this process started them.
+
+    Left alone they exit on their own only once they notice that this process is gone,
+    ~1.7 s later, reparented to init: a supervisor waiting for the crawl would see
+    processes left, and their CPU time would never reach its accounting. Both are
+    stopped the way multiprocessing's own tests do it (closing the pipe that keeps them
+    alive, then reaping them). Call it once no worker runs; a later worker_context()
+    starts a new forkserver.
+    """
+    from multiprocessing import resource_tracker
+
+    for helper in (multiprocessing.forkserver._forkserver, resource_tracker._resource_tracker):
+        stop = getattr(helper, "_stop", None)
+        if stop is not None:  # private API: present in CPython 3.8 to 3.13
+            stop()
 
 
 def allowed_cpus() -> list[int]:

@@ -1,19 +1,25 @@
 from __future__ import annotations
 
-from crawler.records import Stats, build_record, error_info, iso_time
+from typing import Any
 
-ATTEMPT = {
-    "status": 200,
-    "content_type": "text/html",
-    "title": "Hello",
-    "links": ["http://a.test/x"],
-    "bytes": 120,
-    "elapsed_ms": 3.14159,
-    "fetched_at": 1795831200.123,
-    "worker": 1,
-    "error_kind": None,
-    "error_message": None,
-}
+from crawler.messages import Result
+from crawler.records import COUNTERS, Stats, build_record, error_info, iso_time
+
+ATTEMPT = Result(
+    task_id=9,
+    worker=1,
+    status=200,
+    content_type="text/html",
+    location=None,
+    retry_after=None,
+    bytes=120,
+    elapsed_ms=3.14159,
+    fetched_at=1795831200.123,
+    error_kind=None,
+    error_message=None,
+    title="Hello",
+    links=["http://a.test/x"],
+)
 KEYS = [
     "url",
     "final_url",
@@ -50,7 +56,7 @@ def test_record_has_exactly_the_spec_keys() -> None:
 
 
 def test_failed_record_has_no_title_or_links() -> None:
-    failed = {**ATTEMPT, "status": None, "error_kind": "timeout", "error_message": "deadline"}
+    failed = ATTEMPT._replace(status=None, error_kind="timeout", error_message="deadline")
     record = build_record(
         url="http://a.test/",
         final_url="http://a.test/",
@@ -65,7 +71,7 @@ def test_failed_record_has_no_title_or_links() -> None:
 
 
 def test_refused_redirect_keeps_status_and_error() -> None:
-    hop = {**ATTEMPT, "status": 301, "title": None, "links": []}
+    hop = ATTEMPT._replace(status=301, location="http://out.test/", title=None, links=[])
     record = build_record(
         url="http://a.test/r",
         final_url="http://out.test/",
@@ -77,17 +83,32 @@ def test_refused_redirect_keeps_status_and_error() -> None:
         error=error_info("out_of_scope_redirect", "to http://out.test/"),
     )
     assert record["status"] == 301 and record["error"]["kind"] == "out_of_scope_redirect"
+    assert record["final_url"] == "http://out.test/" and record["links"] == []
 
 
 def test_stats_fold() -> None:
     stats = Stats()
-    base = dict(url="u", final_url="u", redirects=[], depth=0, referrer=None, retries=1)
+    base: dict[str, Any] = dict(
+        url="u", final_url="u", redirects=[], depth=0, referrer=None, retries=1
+    )
     stats.add(build_record(attempt=ATTEMPT, **base))
-    stats.add(build_record(attempt={**ATTEMPT, "status": 404}, **base))
-    stats.add(build_record(attempt={**ATTEMPT, "status": None, "error_kind": "dns"}, **base))
+    stats.add(build_record(attempt=ATTEMPT._replace(status=404), **base))
+    stats.add(build_record(attempt=ATTEMPT._replace(status=None, error_kind="dns"), **base))
     data = stats.to_json(elapsed_s=2.0)
     assert data["pages"] == 3 and data["ok"] == 1 and data["failed"] == 2
     assert data["by_status"] == {"200": 1, "404": 1}
     assert data["by_error"] == {"dns": 1}
     assert data["retries"] == 3 and data["pages_per_s"] == 1.5
     assert iso_time(0.0) == "1970-01-01T00:00:00.000Z"
+
+
+def test_counters_go_to_a_checkpoint_and_come_back() -> None:
+    stats = Stats(robots_excluded=3, out_of_scope=4, duplicates=5, dropped_links=6, pages=7)
+    saved = stats.counters()
+    assert saved == {"robots_excluded": 3, "out_of_scope": 4, "duplicates": 5, "dropped_links": 6}
+    assert tuple(saved) == COUNTERS
+    again = Stats()
+    again.restore_counters(saved)
+    assert again.counters() == saved and again.pages == 0  # pages come from the records
+    again.restore_counters({})  # an old checkpoint without counters changes nothing
+    assert again.counters() == saved

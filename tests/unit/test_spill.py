@@ -5,7 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from crawler.frontier import MemoryFrontier, Task
+from crawler.frontier import Task
+from crawler.memory_frontier import MemoryFrontier
 from crawler.spill import SpillOverflow
 
 
@@ -64,11 +65,12 @@ def test_spill_file_has_no_name_even_while_open(tmp_path: Path) -> None:
 
 def test_frontier_with_a_spill_file() -> None:
     spill = SpillOverflow()
-    f = MemoryFrontier(delay_s=0, per_host=100_000, host_memory=100, overflow=spill)
-    for n in range(1000):
-        f.push(Task(url=f"http://a.test/{n}", depth=1))
+    f = MemoryFrontier(
+        delay_s=0, per_host=100_000, clock=lambda: 0.0, host_memory=100, overflow=spill
+    )
+    f.add([Task(url=f"http://a.test/{n}", depth=1) for n in range(1000)])
     got = []
-    while (task := f.pop_ready(0.0, lambda t: True)) is not None:
-        got.append(task.url)
+    while batch := f.take(64):
+        got.extend(task.url for task in batch)
     assert got == [f"http://a.test/{n}" for n in range(1000)]
     spill.close()

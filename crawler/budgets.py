@@ -1,0 +1,44 @@
+"""Page budgets: --max-pages and --max-pages-per-host.
+
+Pure. A record uses its budget when its first request starts (its redirect hops and
+retries are part of it and use none), so a limited crawl writes at most the limit's
+records whatever answers arrive, and a URL that is never started costs nothing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+
+
+class PageBudget:
+    """How many records may still start, in all and per host; 0 means no limit."""
+
+    __slots__ = ("max_pages", "max_per_host", "_started", "_per_host")
+
+    def __init__(self, max_pages: int = 0, max_per_host: int = 0) -> None:
+        self.max_pages = max_pages
+        self.max_per_host = max_per_host
+        self._started = 0
+        self._per_host: Counter[str] = Counter()
+
+    def has_room(self, host: str) -> bool:
+        """May one more record of `host` start?"""
+        if self.max_pages and self._started >= self.max_pages:
+            return False
+        return not (self.max_per_host and self._per_host[host] >= self.max_per_host)
+
+    def spend(self, host: str) -> None:
+        """A record of `host` started."""
+        self._started += 1
+        self._per_host[host] += 1
+
+    def restore(self, records_per_host: Mapping[str, int]) -> None:
+        """Count the records an earlier run of a resumed crawl wrote."""
+        for host, count in records_per_host.items():
+            self._started += count
+            self._per_host[host] += count
+
+    @property
+    def started(self) -> int:
+        return self._started

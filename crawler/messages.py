@@ -1,0 +1,52 @@
+"""What crosses the process boundary between the coordinator and a worker process.
+
+Both sides import this module and nothing else goes through the pipes: a `TaskMessage`
+to the worker (or `None`, "stop"), one `Result` back per attempt. NamedTuples of plain
+values: they pickle as a class reference and a tuple (as cheap as the bare tuples they
+replace), are read by attribute, and `_replace` completes a result once it is parsed.
+Exceptions and response objects stay in the process that made them.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from typing import NamedTuple
+
+
+class TaskMessage(NamedTuple):
+    """One request for a worker to make."""
+
+    task_id: int
+    url: str
+    send_headers: bool  # the --header values go with this request (a seed host)
+    robots: bool  # a robots.txt fetch: its body comes back, it is not parsed
+    # The task whose request this one follows on the same thread (and host slot) the
+    # moment that request ends; 0: none, any free thread takes it.
+    after: int = 0
+
+
+class Result(NamedTuple):
+    """The outcome of one attempt, as the worker reports it.
+
+    `error_kind` is an error kind's value (a plain str) or None. title, links,
+    nofollow and dropped_links are filled in for a 2xx HTML page once it is parsed;
+    `body` only for robots.txt (its first part, what RFC 9309 asks to parse).
+    """
+
+    task_id: int
+    worker: int
+    status: int | None
+    content_type: str | None
+    location: str | None  # the Location header of a 3xx answer
+    retry_after: str | None  # the raw Retry-After header
+    bytes: int  # decoded body bytes read
+    elapsed_ms: float
+    fetched_at: float  # epoch seconds when the attempt started
+    error_kind: str | None
+    error_message: str | None
+    title: str | None = None
+    links: Sequence[str] = ()
+    nofollow: Sequence[str] = ()  # the links not to follow, a subset of `links`
+    dropped_links: int = 0  # links left out for --max-url-length
+    body: builtins.bytes = b""  # `bytes` is a field name above

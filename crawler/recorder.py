@@ -1,0 +1,165 @@
+"""Everything a crawl writes, in one place: records, stats, --jsonl, the checkpoint, out.json.
+
+The coordinator hands it finished records and the URLs it queued or gave up; it owns
+the stats, the crawl's identity (what --state must match to resume), the catch-up of
+--jsonl on resume, the checkpoint's counters, and the out.json header.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from crawler.checkpoint import CrawlState, Loaded
+from crawler.errors import UsageError
+from crawler.output import RecordSink, dumps
+from crawler.records import Stats, iso_time
+from crawler.settings import Settings
+
+log = logging.getLogger(__name__)
+
+OUT_VERSION = 1
+
+
+def crawl_identity(settings: Settings, seeds: Sequence[str]) -> dict[str, Any]:
+    """What makes a crawl the same crawl when resumed: the seeds and what may be followed.
+
+    Limits are not part of it: raising --max-pages and running again goes on.
+    """
+    return {
+        "seeds": list(seeds),
+        "scope": settings.scope,
+        "allow": list(settings.allow),
+        "deny": list(settings.deny),
+    }
+
+
+class Recorder:
+    def __init__(
+        self,
+        settings: Settings,
+        seeds: Sequence[str],
+        rejected_seeds: Sequence[dict[str, Any]],
+        sink: RecordSink,
+        state: CrawlState | None = None,
+    ) -> None:
+        self._settings = settings
+        self._seeds = list(seeds)
+        self._rejected_seeds = list(rejected_seeds)
+        self._sink = sink
+        self._state = state
+        self._dirty = False  # something to commit to the state
+        self.stats = Stats()
+        self.elapsed_before_s = 0.0  # of the earlier runs of a resumed crawl
+
+    @classmethod
+    def open(
+        cls, settings: Settings, seeds: Sequence[str], rejected_seeds: Sequence[dict[str, Any]]
+    ) -> Recorder:
+        """Open the outputs and the checkpoint; UsageError if one cannot be used."""
+        state = None
+        try:
+            if settings.state:
+                state = CrawlState(settings.state, crawl_identity(settings, seeds))
+            sink = RecordSink(settings.out, settings.jsonl)
+        except UsageError:
+            if state is not None:
+                state.close()
+            raise
+        return cls(settings, seeds, rejected_seeds, sink, state)
+
+    @property
+    def resuming(self) -> bool:
+        return self._state is not None and self._state.resumed
+
+    def resume(self) -> Loaded | None:
+        """Pick up an earlier run of this crawl, if there is one: what the frontier needs.
+
+        --jsonl gets the records committed by the earlier run but not yet written
+        there (it was killed in between); the stats are folded again from the stored
+        records, and the other counters read back.
+        """
+        if self._state is None or not self._state.resumed:
+            return None
+        self._sink.append_jsonl(self._state.iter_records(after=self._sink.jsonl_lines()))
+        loaded = self._state.load()
+        for line in self._state.iter_records():
+            self.stats.add(json.loads(line))
+        self.stats.restore_counters(loaded.counters)
+        self.elapsed_before_s = float(loaded.counters.get("elapsed_s", 0.0))
+        log.info(
+            "resuming from %s: %d records, %d URLs seen, %d pending",
+            self._state.directory,
+            loaded.records,
+            len(loaded.seen),
+            len(loaded.pending),
+        )
+        return loaded
+
+    # -- during the crawl ---------------------------------------------------------
+    def queued(self, url: str, depth: int, referrer: str | None) -> None:
+        """A new URL is queued (the checkpoint keeps it pending until its record)."""
+        if self._state is not None:
+            self._state.add_pending(url, depth, referrer)
+            self._dirty = True
+
+    def given_up(self, urls: Iterable[str]) -> None:
+        """URLs never to fetch, with no record: robots.txt disallows them, out of scope."""
+        if self._state is not None:
+            self._state.mark_done(urls)
+            self._dirty = True
+
+    def add(self, record: dict[str, Any], used: Iterable[str], dropped_links: int) -> None:
+        """A finished record; `used` are the URLs its chain fetched or robots refused.
+
+        A chain that ended at a URL seen elsewhere does not list that URL: it may still
+        be pending, and its own record will mark it.
+        """
+        self.stats.add(record)
+        self.stats.dropped_links += dropped_links
+        if self._state is None:
+            self._sink.add(record)
+        else:
+            self._state.add_record(record, dumps(record), dict.fromkeys(used))
+            self._dirty = True
+
+    def commit(
+        self, *, force: bool = False, complete: bool = False, elapsed_s: float = 0.0
+    ) -> None:
+        """Checkpoint what changed since the last call; stream committed records to --jsonl.
+
+        `elapsed_s`: of this run so far (0 until it ends).
+        """
+        if self._state is None or not (self._dirty or force):
+            return
+        counters: dict[str, Any] = self.stats.counters()
+        counters["elapsed_s"] = self.elapsed_before_s + elapsed_s
+        self._sink.append_jsonl(self._state.commit(counters, complete=complete))
+        self._dirty = False
+
+    # -- at the end ---------------------------------------------------------------
+    def header(self, *, complete: bool, started_at: float, finished_at: float) -> dict[str, Any]:
+        """out.json's fields before "pages"."""
+        elapsed_s = self.elapsed_before_s + finished_at - started_at
+        return {
+            "version": OUT_VERSION,
+            "complete": complete,
+            "started_at": iso_time(started_at),
+            "finished_at": iso_time(finished_at),
+            "settings": self._settings.to_json(),
+            "seeds": self._seeds,
+            "rejected_seeds": self._rejected_seeds,
+            "stats": self.stats.to_json(elapsed_s),
+        }
+
+    def write(self, header: dict[str, Any]) -> None:
+        """Write out.json atomically: `header`, then every record of the crawl."""
+        records = self._state.iter_records() if self._state is not None else None
+        self._sink.write_out(header, records)
+
+    def close(self) -> None:
+        self._sink.close()
+        if self._state is not None:
+            self._state.close()
