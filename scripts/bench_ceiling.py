@@ -6,8 +6,8 @@ Fetches every request target listed in FILE (one per line: the site's ground tru
 BASE with PROCS processes of THREADS threads, each thread with its own keep-alive
 requests.Session, one request after another as fast as the server answers: no parsing, no
 links, no robots.txt, no coordinator. A crawler built on requests with the same number of
-connections cannot beat this, so scripts/bench.py reports the crawler against it. Writes
-a JSON list of {"url", "status"} (the feed bench.py checks for coverage).
+connections cannot beat this, so the bench (scripts/bench/) reports the crawler against
+it. Writes a JSON list of {"url", "status"} (the feed the bench checks for coverage).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The Scrapy side of scripts/bench.py: a plain Spider doing the crawler's job on the site.
+"""The bench's Scrapy contender (scripts/bench/): a plain Spider doing the crawler's job.
 
 Run only by the bench, with the scrapy of the bench's own virtualenv (.bench-venv/):
     scrapy runspider scripts/bench_scrapy_spider.py -a start_url=http://127.0.0.1:PORT/ -O feed.json
@@ -23,7 +23,8 @@ class BenchSpider(scrapy.Spider):
     """Follow every in-site link from the start URL; one item per response, like a page record."""
 
     name = "bench"
-    # The settings the issue calls fair for speed; everything else is Scrapy's default.
+    # A fair race: the crawler's concurrency (32 per host), no robots.txt, no throttling,
+    # no telnet console; everything else is Scrapy's default.
     custom_settings: dict[str, Any] = {
         "CONCURRENT_REQUESTS": 32,
         "CONCURRENT_REQUESTS_PER_DOMAIN": 32,
@@ -33,7 +34,7 @@ class BenchSpider(scrapy.Spider):
         "AUTOTHROTTLE_ENABLED": False,
         "DEPTH_LIMIT": 0,
         "COOKIES_ENABLED": False,
-        # The crawler records a 301 and a 404 as page records of their own (SPEC); with
+        # The crawler records a 301 and a 404 as page records of their own; with
         # RedirectMiddleware a redirect to an already-seen page would vanish in the dupefilter
         # and the two outputs could not be checked against the same ground truth. So the
         # spider sees every status and follows Location itself, through the same dupefilter.
@@ -63,7 +64,7 @@ class BenchSpider(scrapy.Spider):
                 yield scrapy.Request(target, callback=self.parse)
             return
         if not (200 <= response.status < 300 and isinstance(response, HtmlResponse)):
-            yield item  # non-2xx and non-HTML bodies are not parsed (SPEC "links")
+            yield item  # the crawler takes links from 2xx HTML bodies only, so does this
             return
         title = response.xpath("//title/text()").get()
         item["title"] = " ".join(title.split()) if title is not None else None

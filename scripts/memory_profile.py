@@ -6,49 +6,22 @@ Serves the synthetic site (python -m scripts.site) and crawls all of it with the
 CLI, sampling the proportional set size (PSS, /proc/PID/smaps_rollup) of the
 coordinator and every descendant (forkserver, workers) every half second, and the
 number of records so far (lines of --jsonl). Prints the curve at each tenth of the
-crawl: memory that stays flat after warm-up is what issue 3 asks for.
+crawl. The aim: memory that stays flat after warm-up, bounded by the crawler's queues
+and caches rather than growing with the pages crawled.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from scripts.proctree import descendants, read_pss_kb
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", encoding="utf-8") as fh:
-                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            children.setdefault(ppid, []).append(int(entry))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def pss_kib(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/smaps_rollup", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 def count_lines(path: Path) -> int:
@@ -81,8 +54,8 @@ def main() -> int:
         crawler = subprocess.Popen(cmd, cwd=ROOT)
         samples: list[tuple[float, int, int, int]] = []
         while crawler.poll() is None:
-            coordinator = pss_kib(crawler.pid)
-            others = sum(map(pss_kib, descendants(crawler.pid)))
+            coordinator = read_pss_kb(crawler.pid)
+            others = sum(map(read_pss_kb, descendants(crawler.pid)))
             samples.append(
                 (time.monotonic() - started, count_lines(jsonl), coordinator + others, coordinator)
             )
@@ -99,10 +72,10 @@ def main() -> int:
     for tenth in range(1, 10):
         goal = records * tenth // 10
         sample = next((s for s in samples if s[1] >= goal), samples[-1])
-        whole, coordinator = sample[2] / 1024, sample[3] / 1024
+        whole_mib, coordinator_mib = sample[2] / 1024, sample[3] / 1024
         print(
-            f"{tenth * 10:>7} %  {sample[1]:>8}   {whole:6.1f} MiB   {coordinator:7.1f} MiB"
-            f"   {whole - coordinator:6.1f} MiB"
+            f"{tenth * 10:>7} %  {sample[1]:>8}   {whole_mib:6.1f} MiB   {coordinator_mib:7.1f} MiB"
+            f"   {whole_mib - coordinator_mib:6.1f} MiB"
         )
     warm = [s[2] for s in samples if records // 10 <= s[1] < records]
     if warm:

@@ -1,4 +1,5 @@
-"""scripts/bench.py's latency server: the site's answers, each held back by the latency.
+"""The bench's latency server (scripts/bench/servers.py): the site's answers, each held
+back by the latency.
 
 The server runs as the bench runs it (a subprocess, stopped by SIGTERM); these tests
 speak raw HTTP/1.1 to it over loopback. Only lower bounds of time are asserted: that
@@ -14,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts.bench import BuiltSite, build_site, latency_server
+from scripts.bench.servers import latency_server
+from scripts.bench.site_build import BuiltSite, build_site
 from scripts.site import SiteConfig, respond
 
 LATENCY_MS = 50.0
