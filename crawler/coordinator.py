@@ -1,10 +1,10 @@
 """The coordinator: the loop that moves work between the frontier, the workers and the recorder.
 
 It reads nothing from the network itself and holds no rule of its own: each decision is
-a pure function or object of the core (admission, redirects, follow, depth_order,
-budgets, robots, backoff), and the coordinator acts on its answer. It hands each ready
-task to the least-loaded worker with a free thread, follows redirect chains and retries
-hop by hop through the same politeness gate, and hands finished records to the recorder.
+a pure function or object of the core (admission, depth_order, budgets, robots), and the
+coordinator acts on its answer. It hands each ready task to the least-loaded worker with
+a free thread, with its host's next task to follow on the same thread, and passes each
+answer, in breadth-first order, to `Answers` (retries, redirect hops, records, links).
 """
 
 from __future__ import annotations
@@ -18,22 +18,18 @@ from dataclasses import dataclass
 from types import FrameType
 
 from crawler.admission import Verdict, admit
-from crawler.backoff import is_retryable, retry_delay_s
+from crawler.answers import Answers
 from crawler.budgets import PageBudget
 from crawler.checkpoint import Loaded
 from crawler.depth_order import BreadthFirst
-from crawler.follow import plan_links
 from crawler.frontier import Frontier, Task
 from crawler.messages import Result
 from crawler.pool import Finished, Orphan, Worker, WorkerPool
 from crawler.progress import Progress
 from crawler.recorder import Recorder
-from crawler.records import ErrorInfo, build_record
-from crawler.redirects import Follow, is_redirect, next_hop
-from crawler.robots import RobotsBook, robots_next_hop, robots_url
+from crawler.robots import RobotsBook
 from crawler.scope import Scope
 from crawler.settings import Settings
-from crawler.urls import host_key
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +65,15 @@ class Coordinator:
         self.robots = RobotsBook(settings.user_agent, ignore=settings.ignore_robots)
         self.budget = PageBudget(settings.max_pages, settings.max_pages_per_host)
         self.order: BreadthFirst[tuple[Task, Result]] = BreadthFirst()
-        self._rng = rng or random.Random()
+        self.answers = Answers(
+            settings,
+            self.scope,
+            frontier,
+            recorder,
+            self.robots,
+            self.order,
+            rng or random.Random(),
+        )
         self._signals = 0
 
     # -- the crawl ------------------------------------------------------------------
@@ -79,7 +83,7 @@ class Coordinator:
         if loaded is not None:
             self._restore(loaded)
         else:
-            self._queue([Task(url=seed, depth=0) for seed in self.seeds])
+            self.answers.queue([Task(url=seed, depth=0) for seed in self.seeds])
         previous = {
             sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
         }
@@ -97,6 +101,7 @@ class Coordinator:
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self._signals += 1
+        self.answers.interrupted = True
         if self._signals > 1:
             # A second interrupt: leave at once; out.json stays the previous whole file.
             raise KeyboardInterrupt
@@ -204,7 +209,7 @@ class Coordinator:
             if task.last_attempt is not None:
                 # A redirect hop robots.txt disallows ends the chain with no error: the
                 # record is the previous hop's 3xx answer, pointing at this URL.
-                self._emit(task, task.last_attempt)
+                self.answers.emit(task, task.last_attempt)
                 return False
             self.recorder.given_up([task.url])
         self.order.close(task.depth)
@@ -219,151 +224,18 @@ class Coordinator:
             # The successor is on this thread now: give it a successor in turn.
             self._send_successor(done.worker, done.chain_id, done.worker.in_flight[done.chain_id])
         if task.robots:
-            if not self._retry(task, result):
-                self._on_robots(task, result)
+            if not self.answers.retry(task, result):
+                self.answers.on_robots(task, result)
         elif self.order.must_wait(task.depth):
             self.order.wait(task.depth, (task, result))
         else:
-            self._on_page_result(task, result)
+            self.answers.on_page(task, result)
 
     def _handle_waiting(self, *, force: bool) -> None:
         """Answers that waited for breadth-first order and whose turn has come."""
         while batch := self.order.take_ready(force=force):
             for task, result in batch:
-                self._on_page_result(task, result)
-
-    def _on_page_result(self, task: Task, result: Result) -> None:
-        if self._retry(task, result):
-            return
-        if result.error_kind is None and is_redirect(result.status, result.location):
-            self._on_redirect(task, result)
-        else:
-            self._emit(task, result)
-
-    def _retry(self, task: Task, result: Result) -> bool:
-        """Queue the task again if its attempt is to be retried; True if it was."""
-        if task.hop_retries >= self.settings.retries:
-            return False
-        if not is_retryable(result.status, result.error_kind):
-            return False
-        if self._signals:
-            return True  # interrupted: no record; --state keeps the URL pending
-        task.retries += 1
-        task.hop_retries += 1
-        delay_s = retry_delay_s(task.hop_retries, result.retry_after, time.time(), self._rng)
-        log.debug("retry %d of %s in %.2fs", task.hop_retries, task.url, delay_s)
-        self.frontier.push([task], front=True, delay_s=delay_s)
-        return True
-
-    def _on_robots(self, task: Task, result: Result) -> None:
-        host = task.robots_for or task.host
-        if is_redirect(result.status, result.location):
-            target = robots_next_hop(task.url, result.location, len(task.redirects))
-            if target is not None:
-                hop = Task(
-                    url=target,
-                    depth=0,
-                    robots=True,
-                    robots_for=host,
-                    redirects=[*task.redirects, task.url],
-                )
-                self.frontier.push([hop], front=True)
-                return
-        policy = self.robots.learn(host, result.status, result.error_kind, result.body)
-        log.debug("robots.txt for %s: status %s, error %s", host, result.status, result.error_kind)
-        self.frontier.release(host, policy.delay_s())
-
-    def _on_redirect(self, task: Task, result: Result) -> None:
-        """Follow one redirect hop, or end the record's chain where the decision says."""
-        assert result.location is not None  # is_redirect() said so
-        hop = next_hop(
-            task.url, result.location, task.redirects, self.settings.max_redirects, self.scope
-        )
-        if not isinstance(hop, Follow):
-            self._emit(task, result, redirects=hop.chain, final_url=hop.final_url, error=hop.error)
-            return
-        follow = Task(
-            url=hop.target,
-            depth=task.depth,
-            referrer=task.referrer,
-            origin=task.record_url,
-            redirects=hop.chain,
-            retries=task.retries,
-            last_attempt=result,
-            counted=True,
-        )
-        if not self.frontier.add([follow], front=True)[0]:
-            # Seen elsewhere: its content is (or will be) in the record that fetched it.
-            self._emit(task, result, redirects=hop.chain, final_url=hop.target)
-            return
-        self._ask_robots([hop.target])
-
-    def _emit(
-        self,
-        task: Task,
-        result: Result,
-        *,
-        redirects: list[str] | None = None,
-        final_url: str | None = None,
-        error: ErrorInfo | None = None,
-    ) -> None:
-        """Finish a page record: hand it to the recorder, queue its links."""
-        record = build_record(
-            url=task.record_url,
-            final_url=final_url or task.url,
-            redirects=task.redirects if redirects is None else redirects,
-            depth=task.depth,
-            referrer=task.referrer,
-            attempt=result,
-            retries=task.retries,
-            error=error,
-        )
-        self.order.close(task.depth)
-        # The URLs this record used up; a chain that ended at a URL seen elsewhere
-        # leaves that one to its own record.
-        used = [record["url"], *record["redirects"]]
-        if record["final_url"] == task.url:
-            used.append(task.url)
-        self.recorder.add(record, used, result.dropped_links)
-        if record["links"]:
-            self._follow(task, record["links"], result.nofollow)
-
-    def _follow(self, task: Task, links: Sequence[str], nofollow: Sequence[str]) -> None:
-        """Queue the links of one page that are to be followed and not seen yet."""
-        depth = task.depth + 1
-        plan = plan_links(links, nofollow, depth, self.settings.max_depth, self.scope)
-        stats = self.recorder.stats
-        if plan.out_of_scope:
-            marked = self.frontier.mark_seen(plan.out_of_scope)
-            new = [url for url, is_new in zip(plan.out_of_scope, marked, strict=True) if is_new]
-            stats.out_of_scope += len(new)
-            self.recorder.given_up(new)
-        if plan.follow:
-            referrer = task.record_url
-            queued = self._queue(
-                [Task(url=link, depth=depth, referrer=referrer) for link in plan.follow]
-            )
-            stats.duplicates += len(plan.follow) - queued
-
-    def _queue(self, tasks: Sequence[Task]) -> int:
-        """Queue new page records (unless seen already); how many were new."""
-        added = self.frontier.add(tasks)
-        new = [task for task, is_new in zip(tasks, added, strict=True) if is_new]
-        for task in new:
-            self.recorder.queued(task.url, task.depth, task.referrer)
-            self.order.open(task.depth)
-        self._ask_robots([task.url for task in new])
-        return len(new)
-
-    def _ask_robots(self, urls: Sequence[str]) -> None:
-        """Fetch robots.txt of each new host first; its other tasks wait meanwhile."""
-        for url in urls:
-            host = host_key(url)
-            if self.robots.needs_fetch(host):
-                self.frontier.hold(host)
-                self.frontier.push(
-                    [Task(url=robots_url(url), depth=0, robots=True, robots_for=host)]
-                )
+                self.answers.on_page(task, result)
 
     # -- resume ---------------------------------------------------------------------
     def _restore(self, loaded: Loaded) -> None:
@@ -374,4 +246,4 @@ class Coordinator:
         self.frontier.push(pending)
         for task in pending:
             self.order.open(task.depth)
-        self._ask_robots([task.url for task in pending])
+        self.answers.ask_robots([task.url for task in pending])

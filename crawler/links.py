@@ -195,8 +195,21 @@ def parse_page(
         text = " " + text
     # multi_valued_attributes=None: rel arrives as a string we split ourselves.
     soup = BeautifulSoup(text, "lxml", parse_only=_STRAINER, multi_valued_attributes=None)
-    base = _base_url(soup, url)
-    links: dict[str, bool] = {}  # canonical URL -> followable; dicts keep insertion order
+    links, dropped = _collect_links(soup, _base_url(soup, url), max_url_length)
+    if _meta_robots_nofollow(soup):
+        nofollow = list(links)
+    else:
+        nofollow = [link for link, followable in links.items() if not followable]
+    return ParsedPage(
+        title=_title(soup), links=list(links), nofollow=nofollow, dropped_links=dropped
+    )
+
+
+def _collect_links(
+    soup: BeautifulSoup, base: str, max_url_length: int
+) -> tuple[dict[str, bool], int]:
+    """Canonical link -> followable, in document order; and how many were too long."""
+    links: dict[str, bool] = {}  # dicts keep insertion order
     resolved: dict[str, str | None] = {}  # href -> canonical, once per page
     dropped = 0
     for tag in soup.find_all(_LINK_TAGS):
@@ -214,13 +227,7 @@ def parse_page(
             continue
         # A link is followed if any one of its occurrences lacks rel=nofollow.
         links[link] = links.get(link, False) or not _has_nofollow(tag)
-    if _meta_robots_nofollow(soup):
-        nofollow = list(links)
-    else:
-        nofollow = [link for link, followable in links.items() if not followable]
-    return ParsedPage(
-        title=_title(soup), links=list(links), nofollow=nofollow, dropped_links=dropped
-    )
+    return links, dropped
 
 
 def _canonical_or_none(href: str, base: str) -> str | None:

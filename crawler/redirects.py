@@ -66,7 +66,9 @@ def next_hop(
         return Stop(
             chain,
             target,
-            _error(ErrorKind.TOO_MANY_REDIRECTS, f"more than {max_redirects} redirects"),
+            _error(
+                ErrorKind.TOO_MANY_REDIRECTS, f"more than {max_redirects} redirects, next {target}"
+            ),
         )
     if not scope.allows(target):
         return Stop(

@@ -91,6 +91,42 @@ def worker_main(
     With `cpu`, the process and every thread it starts run on that CPU only (see
     crawler/worker_entry.py for why).
     """
+    _set_up_process(index, settings, cpu)
+    inbox: queue.SimpleQueue[TaskMessage | None] = queue.SimpleQueue()
+    parse_jobs: queue.SimpleQueue[ParseJob | None] = queue.SimpleQueue()
+    successors = Successors()
+    send_lock = threading.Lock()
+
+    def send(result: Result) -> None:
+        with send_lock:
+            results.send(result)
+
+    fetchers = [
+        threading.Thread(
+            target=_fetch_loop,
+            args=(index, settings, inbox, successors, parse_jobs, send),
+            name=f"fetch-{index}-{n}",
+            daemon=True,
+        )
+        for n in range(settings.threads)
+    ]
+    parser = threading.Thread(
+        target=_parse_loop, args=(settings, parse_jobs, send), name=f"parse-{index}", daemon=True
+    )
+    for thread in [*fetchers, parser]:
+        thread.start()
+    _read_tasks(tasks, successors, inbox)
+    for _ in fetchers:
+        inbox.put(None)
+    # Every fetch is bounded by --timeout, so these joins are bounded too.
+    deadline = time.monotonic() + settings.timeout + 5
+    for thread in fetchers:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    parse_jobs.put(None)
+    parser.join(max(0.0, deadline - time.monotonic()))
+
+
+def _set_up_process(index: int, settings: Settings, cpu: int | None) -> None:
     # Ctrl-C reaches the whole process group; only the coordinator decides what it means.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -104,46 +140,18 @@ def worker_main(
         # urllib3 logs a hostile server's unparsable headers as a warning with a full
         # traceback; the page's record already says what happened.
         logging.getLogger("urllib3").setLevel(logging.ERROR)
-    inbox: queue.SimpleQueue[TaskMessage | None] = queue.SimpleQueue()
-    parse_jobs: queue.SimpleQueue[ParseJob | None] = queue.SimpleQueue()
-    successors = Successors()
-    send_lock = threading.Lock()
 
-    def send(result: Result) -> None:
-        with send_lock:
-            results.send(result)
 
-    threads = [
-        threading.Thread(
-            target=_fetch_loop,
-            args=(index, settings, inbox, successors, parse_jobs, send),
-            name=f"fetch-{index}-{n}",
-            daemon=True,
-        )
-        for n in range(settings.threads)
-    ]
-    parser = threading.Thread(
-        target=_parse_loop, args=(settings, parse_jobs, send), name=f"parse-{index}", daemon=True
-    )
-    for thread in [*threads, parser]:
-        thread.start()
+def _read_tasks(
+    tasks: Connection, successors: Successors, inbox: queue.SimpleQueue[TaskMessage | None]
+) -> None:
+    """Hand each task to the inbox, or to the thread it follows; until told to stop."""
     try:
-        while True:
-            message = tasks.recv()
-            if message is None:
-                break
+        while (message := tasks.recv()) is not None:
             if not successors.received(message):
                 inbox.put(message)
     except (EOFError, OSError):
         pass  # the coordinator is gone: stop like on a sentinel
-    for _ in threads:
-        inbox.put(None)
-    # Every fetch is bounded by --timeout, so this join is bounded too.
-    deadline = time.monotonic() + settings.timeout + 5
-    for thread in threads:
-        thread.join(max(0.0, deadline - time.monotonic()))
-    parse_jobs.put(None)
-    parser.join(max(0.0, deadline - time.monotonic()))
 
 
 def pin_to_cpu(cpu: int) -> bool:

@@ -1,0 +1,183 @@
+"""What each answer leads to: a retry, robots.txt's policy, the next redirect hop, or a
+finished page record with its links queued.
+
+Part of the coordinator's shell: the decisions are the core's (backoff, redirects,
+follow, robots), this acts on them against the frontier, the recorder and the
+breadth-first order.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Sequence
+
+from crawler.backoff import is_retryable, retry_delay_s
+from crawler.depth_order import BreadthFirst
+from crawler.follow import plan_links
+from crawler.frontier import Frontier, Task
+from crawler.messages import Result
+from crawler.recorder import Recorder
+from crawler.records import ErrorInfo, build_record
+from crawler.redirects import Follow, is_redirect, next_hop
+from crawler.robots import RobotsBook, robots_next_hop, robots_url
+from crawler.scope import Scope
+from crawler.settings import Settings
+from crawler.urls import host_key
+
+log = logging.getLogger(__name__)
+
+
+class Answers:
+    def __init__(
+        self,
+        settings: Settings,
+        scope: Scope,
+        frontier: Frontier,
+        recorder: Recorder,
+        robots: RobotsBook,
+        order: BreadthFirst[tuple[Task, Result]],
+        rng: random.Random,
+    ) -> None:
+        self.settings = settings
+        self.scope = scope
+        self.frontier = frontier
+        self.recorder = recorder
+        self.robots = robots
+        self.order = order
+        self._rng = rng
+        self.interrupted = False  # set by the coordinator: no retry is queued then
+
+    def on_page(self, task: Task, result: Result) -> None:
+        if self.retry(task, result):
+            return
+        if result.error_kind is None and is_redirect(result.status, result.location):
+            self._on_redirect(task, result)
+        else:
+            self.emit(task, result)
+
+    def retry(self, task: Task, result: Result) -> bool:
+        """Queue the task again if its attempt is to be retried; True if it was."""
+        if task.hop_retries >= self.settings.retries:
+            return False
+        if not is_retryable(result.status, result.error_kind):
+            return False
+        if self.interrupted:
+            return True  # interrupted: no record; --state keeps the URL pending
+        task.retries += 1
+        task.hop_retries += 1
+        delay_s = retry_delay_s(task.hop_retries, result.retry_after, time.time(), self._rng)
+        log.debug("retry %d of %s in %.2fs", task.hop_retries, task.url, delay_s)
+        self.frontier.push([task], front=True, delay_s=delay_s)
+        return True
+
+    def on_robots(self, task: Task, result: Result) -> None:
+        host = task.robots_for or task.host
+        if is_redirect(result.status, result.location):
+            target = robots_next_hop(task.url, result.location, len(task.redirects))
+            if target is not None:
+                hop = Task(
+                    url=target,
+                    depth=0,
+                    robots=True,
+                    robots_for=host,
+                    redirects=[*task.redirects, task.url],
+                )
+                self.frontier.push([hop], front=True)
+                return
+        policy = self.robots.learn(host, result.status, result.error_kind, result.body)
+        log.debug("robots.txt for %s: status %s, error %s", host, result.status, result.error_kind)
+        self.frontier.release(host, policy.delay_s())
+
+    def _on_redirect(self, task: Task, result: Result) -> None:
+        """Follow one redirect hop, or end the record's chain where the decision says."""
+        assert result.location is not None  # is_redirect() said so
+        hop = next_hop(
+            task.url, result.location, task.redirects, self.settings.max_redirects, self.scope
+        )
+        if not isinstance(hop, Follow):
+            self.emit(task, result, redirects=hop.chain, final_url=hop.final_url, error=hop.error)
+            return
+        follow = Task(
+            url=hop.target,
+            depth=task.depth,
+            referrer=task.referrer,
+            origin=task.record_url,
+            redirects=hop.chain,
+            retries=task.retries,
+            last_attempt=result,
+            counted=True,
+        )
+        if not self.frontier.add([follow], front=True)[0]:
+            # Seen elsewhere: its content is (or will be) in the record that fetched it.
+            self.emit(task, result, redirects=hop.chain, final_url=hop.target)
+            return
+        self.ask_robots([hop.target])
+
+    def emit(
+        self,
+        task: Task,
+        result: Result,
+        *,
+        redirects: list[str] | None = None,
+        final_url: str | None = None,
+        error: ErrorInfo | None = None,
+    ) -> None:
+        """Finish a page record: hand it to the recorder, queue its links."""
+        record = build_record(
+            url=task.record_url,
+            final_url=final_url or task.url,
+            redirects=task.redirects if redirects is None else redirects,
+            depth=task.depth,
+            referrer=task.referrer,
+            attempt=result,
+            retries=task.retries,
+            error=error,
+        )
+        self.order.close(task.depth)
+        # The URLs this record used up; a chain that ended at a URL seen elsewhere
+        # leaves that one to its own record.
+        used = [record["url"], *record["redirects"]]
+        if record["final_url"] == task.url:
+            used.append(task.url)
+        self.recorder.add(record, used, result.dropped_links)
+        if record["links"]:
+            self._follow(task, record["links"], result.nofollow)
+
+    def _follow(self, task: Task, links: Sequence[str], nofollow: Sequence[str]) -> None:
+        """Queue the links of one page that are to be followed and not seen yet."""
+        depth = task.depth + 1
+        plan = plan_links(links, nofollow, depth, self.settings.max_depth, self.scope)
+        stats = self.recorder.stats
+        if plan.out_of_scope:
+            marked = self.frontier.mark_seen(plan.out_of_scope)
+            new = [url for url, is_new in zip(plan.out_of_scope, marked, strict=True) if is_new]
+            stats.out_of_scope += len(new)
+            self.recorder.given_up(new)
+        if plan.follow:
+            referrer = task.record_url
+            queued = self.queue(
+                [Task(url=link, depth=depth, referrer=referrer) for link in plan.follow]
+            )
+            stats.duplicates += len(plan.follow) - queued
+
+    def queue(self, tasks: Sequence[Task]) -> int:
+        """Queue new page records (unless seen already); how many were new."""
+        added = self.frontier.add(tasks)
+        new = [task for task, is_new in zip(tasks, added, strict=True) if is_new]
+        for task in new:
+            self.recorder.queued(task.url, task.depth, task.referrer)
+            self.order.open(task.depth)
+        self.ask_robots([task.url for task in new])
+        return len(new)
+
+    def ask_robots(self, urls: Sequence[str]) -> None:
+        """Fetch robots.txt of each new host first; its other tasks wait meanwhile."""
+        for url in urls:
+            host = host_key(url)
+            if self.robots.needs_fetch(host):
+                self.frontier.hold(host)
+                self.frontier.push(
+                    [Task(url=robots_url(url), depth=0, robots=True, robots_for=host)]
+                )
