@@ -83,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
         # --state keeps everything committed, and the same command resumes.
         print("crawler: interrupted, out.json not written", file=sys.stderr)
         return Interrupted.exit_code
+    except Exception:  # a bug, or out.json could not be written: say so, exit 1
+        log.exception("internal error")
+        return CrawlerError.exit_code
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)

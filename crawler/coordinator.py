@@ -24,7 +24,7 @@ from crawler.checkpoint import Loaded
 from crawler.depth_order import BreadthFirst
 from crawler.frontier import Frontier, Task
 from crawler.messages import Result
-from crawler.pool import Finished, Orphan, Worker, WorkerPool
+from crawler.pool import JOIN_TIMEOUT_S, Finished, Orphan, Worker, WorkerPool
 from crawler.progress import Progress
 from crawler.recorder import Recorder
 from crawler.robots import RobotsBook
@@ -91,7 +91,9 @@ class Coordinator:
             self.pool.start()
             interrupted = self._loop(progress)
         finally:
-            self.pool.stop()
+            # After a second interrupt (KeyboardInterrupt on its way out), no waiting for
+            # requests in flight: the workers are killed at once.
+            self.pool.stop(grace_s=0.0 if self._signals > 1 else JOIN_TIMEOUT_S)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         self.recorder.commit(

@@ -113,14 +113,14 @@ class WorkerPool:
         self._workers[self._workers.index(worker)] = self._start(worker.index)
         return orphans
 
-    def stop(self) -> None:
-        """Tell every worker to stop, join them; kill those that do not stop in time."""
+    def stop(self, grace_s: float = JOIN_TIMEOUT_S) -> None:
+        """Tell every worker to stop, join them; kill those not gone within `grace_s`."""
         for worker in self._workers:
             try:
                 worker.tasks.send(None)
             except OSError:
                 pass  # already gone
-        deadline = time.monotonic() + JOIN_TIMEOUT_S
+        deadline = time.monotonic() + grace_s
         for worker in self._workers:
             worker.process.join(max(0.0, deadline - time.monotonic()))
         for worker in self._workers:
