@@ -1,4 +1,4 @@
-"""The synthetic site (SPEC "Local test site"): one deterministic web of pages on 127.0.0.N.
+"""The synthetic site for tests, benchmarks and the demo: one deterministic web on 127.0.0.N.
 
 Owns the pure site (`respond`), its ground truth (`expected_records`, `expected_urls`),
 a threaded loopback server with a request log (`SiteServer`) and the CLI. The site must
@@ -99,7 +99,7 @@ class _Link:
 
 @dataclass(frozen=True, slots=True)
 class ExpectedRecord:
-    """What a correct crawl records for one URL (SPEC page record, deterministic fields)."""
+    """What a correct crawl records for one URL: a page record's deterministic fields."""
 
     url: str
     final_url: str
@@ -388,7 +388,7 @@ def _expected_fetch(
     seen: set[str],
     allowed: Callable[[str], bool],
 ) -> tuple[ExpectedRecord, list[str]]:
-    """One record as SPEC's redirect rules make it, and the links to follow from it."""
+    """One record as the redirect rules (docs/contract.md) make it, and its links to follow."""
     redirects: list[str] = []
     current = url
     while True:
@@ -402,7 +402,7 @@ def _expected_fetch(
         if host_key(location) not in host_of or location in redirects:
             raise RuntimeError(f"the site redirects {current} out of scope or in a loop")
         if location in seen or not allowed(location):
-            # SPEC: the chain ends with no error; the content is in that URL's own record.
+            # Already seen: the chain ends with no error; the content is in that URL's record.
             record = ExpectedRecord(url, location, tuple(redirects), depth, status, None, ())
             return record, []
         seen.add(location)

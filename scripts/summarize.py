@@ -1,4 +1,4 @@
-"""A person's summary of a crawl's out.json (SPEC "out.json"): totals, statuses, errors,
+"""A person's summary of a crawl's out.json (docs/contract.md): totals, statuses, errors,
 the slowest pages and the broken links with the pages that link to them.
 
 Read-only. Works on partial files (`"complete": false`): any total missing from `stats`

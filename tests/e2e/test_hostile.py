@@ -6,8 +6,8 @@ import gzip
 import time
 import zlib
 
-from tests.e2e.conftest import Crawl
-from tests.net.hostile import HostileServer, Peer, closed_port
+from tests.helpers.crawler_cli import Crawl
+from tests.helpers.hostile import HostileServer, Peer, closed_port
 
 LINKS = [
     "/ok",

@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 
 import brotli
 
-from tests.e2e.conftest import Crawl
-from tests.net.hostile import HostileServer, Peer
+from tests.helpers.crawler_cli import Crawl
+from tests.helpers.hostile import HostileServer, Peer
 
 LINK_COUNT = 100_000
 MAX_BYTES = 1_000_000
@@ -198,8 +198,8 @@ def test_non_utf8_header_bytes_are_records(crawl) -> None:  # type: ignore[no-un
         record = records[server.url(path)]
         assert record["error"] is None and record["status"] == 200, (path, record)
         assert record["title"] == "Fine", path
-    # The redirects are followed to a canonical (UTF-8, percent-encoded) target; SPEC
-    # is silent on how Latin-1 bytes in Location read, so only the prefix is checked.
+    # The redirects are followed to a canonical (UTF-8, percent-encoded) target; the
+    # contract is silent on how Latin-1 bytes in Location read: only the prefix is checked.
     utf8 = records[server.url("/location-utf8")]
     assert utf8["final_url"] == server.url("/u%C3%A9") and utf8["status"] == 404, utf8
     latin1 = records[server.url("/location-latin1")]

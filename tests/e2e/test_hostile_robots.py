@@ -1,6 +1,6 @@
 """Hostile robots.txt: huge, binary, a redirect loop, a timeout, a long redirect chain.
 
-Each case is a raw-socket server (tests/net/hostile.py) whose robots.txt misbehaves and
+Each case is a raw-socket server (tests/helpers/hostile.py) whose robots.txt misbehaves and
 whose pages are plain; the assertions are on what the server received, so "obeyed"
 means "never requested", not only "not in out.json".
 """
@@ -14,8 +14,8 @@ from collections.abc import Callable
 import pytest
 
 from crawler.robots import ROBOTS_MAX_BYTES
-from tests.e2e.conftest import Crawl
-from tests.net.hostile import HostileServer, Peer
+from tests.helpers.crawler_cli import Crawl
+from tests.helpers.hostile import HostileServer, Peer
 
 # The pages every case serves: the home page links to the rest.
 PAGES = ("/public", "/secret", "/late")

@@ -7,7 +7,7 @@ import time
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.e2e.conftest import Crawl
+from tests.helpers.crawler_cli import Crawl
 
 
 def page(*hrefs: str, title: str = "T", extra: str = "") -> str:

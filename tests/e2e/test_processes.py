@@ -6,140 +6,63 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from scripts.site import SiteConfig, SiteServer, expected_urls
-from tests.e2e.conftest import ROOT, crawler_env
+from tests.helpers.crawler_cli import RunCrawler, StartCrawler
+from tests.helpers.gated_site import GatedSite
+from tests.helpers.processes import has_exited, wait_for, worker_pids
 
-
-def descendants(pid: int) -> list[int]:
-    """Every process below `pid` (workers are children of the forkserver, its child)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="utf-8") as fh:
-                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(entry))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def worker_pids(pid: int) -> list[int]:
-    pids = []
-    for child in descendants(pid):
-        try:
-            with open(f"/proc/{child}/cmdline", "rb") as fh:
-                cmd = fh.read()
-        except OSError:
-            continue
-        # forkserver children run crawler.worker; the server itself has children
-        if b"forkserver" in cmd and not descendants(child):
-            pids.append(child)
-    return pids
-
-
-def wait_for(predicate, timeout: float, what: str):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def start_crawler(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
-    cmd = [sys.executable, "-m", "crawler", "--out", str(tmp_path / "out.json"), "--no-progress"]
-    return subprocess.Popen(
-        [*cmd, *args], cwd=tmp_path, env=crawler_env(), stderr=subprocess.PIPE, text=True
-    )
-
-
-class _Counting(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    lock = threading.Lock()
-    active = 0
-    peak = 0
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        cls = type(self)
-        with cls.lock:
-            cls.active += 1
-            cls.peak = max(cls.peak, cls.active)
-        try:
-            time.sleep(0.05)
-            if self.path == "/robots.txt":
-                body, status = b"", 404
-            elif self.path == "/":
-                body = "".join(f'<a href="/p{i}">p</a>' for i in range(40)).encode()
-                status = 200
-            else:
-                body, status = b"<title>p</title>", 200
-            self.send_response(status)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-        finally:
-            with cls.lock:
-                cls.active -= 1
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+PER_HOST = 3
+# How long the first page requests wait for the others of their batch: well under the
+# crawler's own timeout, so a crawl that never reaches the limit fails here, not there.
+BATCH_TIMEOUT_S = 5.0
 
 
 @pytest.fixture
-def counting_server() -> Iterator[tuple[str, type[_Counting]]]:
-    handler = type("Handler", (_Counting,), {"active": 0, "peak": 0, "lock": threading.Lock()})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/", handler
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+def batched_site() -> Iterator[GatedSite]:
+    """Page requests are answered PER_HOST at a time, once PER_HOST are in flight."""
+    batch = threading.Barrier(PER_HOST, timeout=BATCH_TIMEOUT_S)
+    # A multiple of PER_HOST, so the last batch is full too.
+    with GatedSite(pages=13 * PER_HOST, gate=batch.wait) as site:
+        try:
+            yield site
+        finally:
+            batch.abort()  # releases a handler still waiting, so the server can stop
 
 
-def test_per_host_limit_holds_across_workers(tmp_path: Path, counting_server) -> None:  # type: ignore[no-untyped-def]
-    url, handler = counting_server
+def test_per_host_limit_holds_across_workers(
+    tmp_path: Path, batched_site: GatedSite, start_crawler: StartCrawler
+) -> None:
+    # Every page request waits until PER_HOST are in flight: the crawl reaches the limit
+    # (or fails); and a request over the limit would be in flight with a whole batch.
     proc = start_crawler(
-        tmp_path, "--seed", url, "--procs", "3", "--threads", "4", "--per-host", "3"
+        "--seed", batched_site.url, "--procs", "3", "--threads", "4", "--per-host", str(PER_HOST)
     )
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
+    assert batched_site.errors == []
     data = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
-    assert data["stats"]["pages"] == 41
-    assert handler.peak == 3  # reached, never exceeded
+    assert data["stats"]["pages"] == batched_site.pages + 1
+    assert all(page["error"] is None for page in data["pages"])
+    assert batched_site.peak == PER_HOST  # reached, never exceeded
     assert {p["worker"] for p in data["pages"]} == {0, 1, 2}
 
 
 @pytest.fixture
-def slow_site() -> Iterator[SiteServer]:
-    server = SiteServer(SiteConfig(pages=400, links=5, hosts=1, latency_ms=30))
-    server.start()
-    yield server
-    server.stop()
+def slow_site(site_server: Callable[[SiteConfig], SiteServer]) -> SiteServer:
+    return site_server(SiteConfig(pages=400, links=5, hosts=1, latency_ms=30))
 
 
-def test_sigint_writes_partial_output_and_exits_130(tmp_path: Path, slow_site: SiteServer) -> None:
+def test_sigint_writes_partial_output_and_exits_130(
+    tmp_path: Path, slow_site: SiteServer, start_crawler: StartCrawler
+) -> None:
     proc = start_crawler(
-        tmp_path,
         "--seed",
         slow_site.base_urls[0],
         "--procs",
@@ -163,11 +86,11 @@ def test_sigint_writes_partial_output_and_exits_130(tmp_path: Path, slow_site: S
     lines = (tmp_path / "pages.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == data["stats"]["pages"]  # every finished record, in both
     for pid in workers:
-        wait_for(lambda pid=pid: not os.path.exists(f"/proc/{pid}"), 5, f"worker {pid} to exit")
+        wait_for(lambda pid=pid: has_exited(pid), 5, f"worker {pid} to exit")
 
 
-def test_sigterm_too(tmp_path: Path, slow_site: SiteServer) -> None:
-    proc = start_crawler(tmp_path, "--seed", slow_site.base_urls[0], "--procs", "1")
+def test_sigterm_too(tmp_path: Path, slow_site: SiteServer, start_crawler: StartCrawler) -> None:
+    proc = start_crawler("--seed", slow_site.base_urls[0], "--procs", "1")
     wait_for(lambda: len(slow_site.requests) > 5, 30, "the crawl to get going")
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=15)
@@ -175,10 +98,9 @@ def test_sigterm_too(tmp_path: Path, slow_site: SiteServer) -> None:
     assert json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))["complete"] is False
 
 
-def start_deep_crawl(tmp_path: Path, slow_site: SiteServer) -> subprocess.Popen[str]:
+def start_deep_crawl(slow_site: SiteServer, start_crawler: StartCrawler) -> subprocess.Popen[str]:
     """Two workers of four threads on the whole slow site, once it has got going."""
     proc = start_crawler(
-        tmp_path,
         "--seed",
         slow_site.base_urls[0],
         *("--procs", "2", "--threads", "4", "--max-depth", "50"),
@@ -188,9 +110,9 @@ def start_deep_crawl(tmp_path: Path, slow_site: SiteServer) -> subprocess.Popen[
 
 
 def test_killed_worker_is_replaced_and_nothing_is_lost(
-    tmp_path: Path, slow_site: SiteServer
+    tmp_path: Path, slow_site: SiteServer, start_crawler: StartCrawler
 ) -> None:
-    proc = start_deep_crawl(tmp_path, slow_site)
+    proc = start_deep_crawl(slow_site, start_crawler)
     victim = wait_for(lambda: worker_pids(proc.pid), 5, "workers")[0]
     os.kill(victim, signal.SIGKILL)
     _, err = proc.communicate(timeout=90)
@@ -216,38 +138,34 @@ def thread_cpus(pid: int) -> set[str]:
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs to choose from")
 def test_each_worker_runs_with_all_its_threads_on_a_cpu_of_its_own(
-    tmp_path: Path, slow_site: SiteServer
+    slow_site: SiteServer, start_crawler: StartCrawler
 ) -> None:
-    proc = start_deep_crawl(tmp_path, slow_site)
-    try:
-        workers = wait_for(lambda: len(pids := worker_pids(proc.pid)) == 2 and pids, 5, "workers")
-        placements = [thread_cpus(pid) for pid in workers]
-        threads = [len(os.listdir(f"/proc/{pid}/task")) for pid in workers]
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=30)
+    proc = start_deep_crawl(slow_site, start_crawler)
+    workers = wait_for(lambda: len(pids := worker_pids(proc.pid)) == 2 and pids, 5, "workers")
+    placements = [thread_cpus(pid) for pid in workers]
+    threads = [len(os.listdir(f"/proc/{pid}/task")) for pid in workers]
+    proc.terminate()
+    proc.communicate(timeout=30)
     allowed = {str(cpu) for cpu in os.sched_getaffinity(0)}
     assert all(n >= 4 + 1 for n in threads)  # the fetch threads and the parse thread
     assert all(len(cpus) == 1 and cpus <= allowed for cpus in placements), placements
     assert placements[0] != placements[1]
 
 
-def test_no_process_left_after_a_normal_crawl(tmp_path: Path, slow_site: SiteServer) -> None:
-    proc = start_crawler(
-        tmp_path, "--seed", slow_site.base_urls[0], "--procs", "2", "--max-pages", "20"
-    )
+def test_no_process_left_after_a_normal_crawl(
+    slow_site: SiteServer, start_crawler: StartCrawler
+) -> None:
+    proc = start_crawler("--seed", slow_site.base_urls[0], "--procs", "2", "--max-pages", "20")
     workers = wait_for(lambda: worker_pids(proc.pid), 20, "workers")
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     for pid in workers:
-        wait_for(lambda pid=pid: not os.path.exists(f"/proc/{pid}"), 5, f"worker {pid} to exit")
+        wait_for(lambda pid=pid: has_exited(pid), 5, f"worker {pid} to exit")
 
 
-def test_progress_bar_when_asked(tmp_path: Path, slow_site: SiteServer) -> None:
-    cmd = [sys.executable, "-m", "crawler", "--out", str(tmp_path / "o.json"), "--progress"]
-    cmd += ["--seed", slow_site.base_urls[0], "--max-pages", "10", "--procs", "1"]
-    proc = subprocess.run(
-        cmd, cwd=ROOT, env=crawler_env(), capture_output=True, text=True, timeout=60
+def test_progress_bar_when_asked(slow_site: SiteServer, crawl: RunCrawler) -> None:
+    result = crawl(
+        "--progress", "--seed", slow_site.base_urls[0], "--max-pages", "10", "--procs", "1"
     )
-    assert proc.returncode == 0, proc.stderr
-    assert "page" in proc.stderr and "errors=" in proc.stderr and "queued=" in proc.stderr
+    assert result.code == 0, result.stderr
+    assert "page" in result.stderr and "errors=" in result.stderr and "queued=" in result.stderr

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from scripts.site import SiteConfig, SiteServer, expected_records
-from tests.e2e.conftest import run_crawler
+from tests.helpers.crawler_cli import RunCrawler
 
 
 @pytest.fixture
-def site():  # type: ignore[no-untyped-def]
-    server = SiteServer(SiteConfig(pages=120, links=6, hosts=2, seed=3))
-    server.start()
-    yield server
-    server.stop()
+def site(site_server: Callable[[SiteConfig], SiteServer]) -> SiteServer:
+    return site_server(SiteConfig(pages=120, links=6, hosts=2, seed=3))
 
 
 def seeds_file(tmp_path: Path, urls: list[str]) -> str:
@@ -25,9 +24,10 @@ def seeds_file(tmp_path: Path, urls: list[str]) -> str:
     return str(path)
 
 
-def test_crawl_finds_exactly_the_ground_truth(tmp_path: Path, site: SiteServer) -> None:
-    result = run_crawler(
-        tmp_path,
+def test_crawl_finds_exactly_the_ground_truth(
+    tmp_path: Path, site: SiteServer, crawl: RunCrawler
+) -> None:
+    result = crawl(
         "--seeds",
         seeds_file(tmp_path, site.base_urls),
         "--procs",
@@ -66,9 +66,10 @@ def test_crawl_finds_exactly_the_ground_truth(tmp_path: Path, site: SiteServer) 
     assert out["stats"]["robots_excluded"] >= 1
 
 
-def test_depth_limit_matches_ground_truth(tmp_path: Path, site: SiteServer) -> None:
-    result = run_crawler(
-        tmp_path,
+def test_depth_limit_matches_ground_truth(
+    tmp_path: Path, site: SiteServer, crawl: RunCrawler
+) -> None:
+    result = crawl(
         "--seeds",
         seeds_file(tmp_path, site.base_urls),
         "--procs",
@@ -82,12 +83,11 @@ def test_depth_limit_matches_ground_truth(tmp_path: Path, site: SiteServer) -> N
     assert set(result.by_url()) == set(expected_records(site.cfg, site.base_urls, max_depth=2))
 
 
-def test_jsonl_streams_the_same_records(tmp_path: Path, site: SiteServer) -> None:
-    import json
-
+def test_jsonl_streams_the_same_records(
+    tmp_path: Path, site: SiteServer, crawl: RunCrawler
+) -> None:
     jsonl = tmp_path / "pages.jsonl"
-    result = run_crawler(
-        tmp_path,
+    result = crawl(
         "--seed",
         site.base_urls[0],
         "--procs",
@@ -105,9 +105,8 @@ def test_jsonl_streams_the_same_records(tmp_path: Path, site: SiteServer) -> Non
     assert sorted(lines, key=lambda p: p["url"]) == sorted(result.pages, key=lambda p: p["url"])
 
 
-def test_max_pages_per_host(tmp_path: Path, site: SiteServer) -> None:
-    result = run_crawler(
-        tmp_path,
+def test_max_pages_per_host(tmp_path: Path, site: SiteServer, crawl: RunCrawler) -> None:
+    result = crawl(
         "--seeds",
         seeds_file(tmp_path, site.base_urls),
         "--procs",

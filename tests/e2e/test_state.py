@@ -5,27 +5,23 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from scripts.proctree import processes_in_group
 from scripts.site import SiteConfig, SiteServer, expected_urls
-from tests.e2e.conftest import crawler_env, run_crawler
-from tests.e2e.test_processes import wait_for
+from tests.helpers.crawler_cli import RunCrawler, StartCrawler
+from tests.helpers.processes import wait_for
 
 PROCS, THREADS = 2, 3
 
 
 @pytest.fixture
-def site() -> Iterator[SiteServer]:
-    server = SiteServer(SiteConfig(pages=300, links=5, hosts=2, latency_ms=20))
-    server.start()
-    yield server
-    server.stop()
+def site(site_server: Callable[[SiteConfig], SiteServer]) -> SiteServer:
+    return site_server(SiteConfig(pages=300, links=5, hosts=2, latency_ms=20))
 
 
 def args(tmp_path: Path, site: SiteServer, *extra: str) -> list[str]:
@@ -48,18 +44,6 @@ def args(tmp_path: Path, site: SiteServer, *extra: str) -> list[str]:
     ]
 
 
-def start(tmp_path: Path, argv: list[str]) -> subprocess.Popen[str]:
-    cmd = [sys.executable, "-m", "crawler", "--out", str(tmp_path / "out.json"), "--no-progress"]
-    return subprocess.Popen(
-        [*cmd, *argv],
-        cwd=tmp_path,
-        env=crawler_env(),
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own process group, to kill it whole
-    )
-
-
 def page_fetches(site: SiteServer) -> Counter[tuple[int, str]]:
     return Counter((r.host_index, r.path) for r in site.requests if r.path != "/robots.txt")
 
@@ -78,9 +62,11 @@ def assert_whole_crawl(tmp_path: Path, site: SiteServer, in_flight_allowance: in
 
 
 @pytest.mark.parametrize("how", ["SIGINT", "SIGKILL"])
-def test_resume_after_interrupt_or_kill(tmp_path: Path, site: SiteServer, how: str) -> None:
+def test_resume_after_interrupt_or_kill(
+    tmp_path: Path, site: SiteServer, how: str, crawl: RunCrawler, start_crawler: StartCrawler
+) -> None:
     argv = args(tmp_path, site)
-    proc = start(tmp_path, argv)
+    proc = start_crawler(*argv, start_new_session=True)  # a group of its own, to kill whole
     wait_for(lambda: len(site.requests) > 120, 60, "the crawl to get going")
     if how == "SIGINT":
         proc.send_signal(signal.SIGINT)
@@ -89,12 +75,12 @@ def test_resume_after_interrupt_or_kill(tmp_path: Path, site: SiteServer, how: s
     else:
         os.killpg(proc.pid, signal.SIGKILL)  # coordinator, forkserver and workers at once
         proc.communicate(timeout=15)
-        wait_for(lambda: not _group_alive(proc.pid), 10, "the process group to die")
+        wait_for(lambda: not processes_in_group(proc.pid), 10, "the process group to die")
         # Nothing a killed crawl could not clean up was ever given a name: no spool.
         assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.json")] == []
     before = len(page_fetches(site))
     assert 0 < before < len(expected_urls(site.cfg, site.base_urls))
-    result = run_crawler(tmp_path, *argv)
+    result = crawl(*argv)
     assert result.code == 0, result.stderr
     assert "resuming" in result.stderr
     # What a kill loses per fetch thread: the request in flight, and the page before it,
@@ -103,20 +89,14 @@ def test_resume_after_interrupt_or_kill(tmp_path: Path, site: SiteServer, how: s
     assert_whole_crawl(tmp_path, site, in_flight_allowance=2 * PROCS * THREADS)
 
 
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def test_finished_crawl_rerun_fetches_nothing(tmp_path: Path, site: SiteServer) -> None:
+def test_finished_crawl_rerun_fetches_nothing(
+    tmp_path: Path, site: SiteServer, crawl: RunCrawler
+) -> None:
     argv = args(tmp_path, site)
-    first = run_crawler(tmp_path, *argv)
+    first = crawl(*argv)
     assert first.code == 0, first.stderr
     fetched = len(site.requests)
-    second = run_crawler(tmp_path, *argv)
+    second = crawl(*argv)
     assert second.code == 0, second.stderr
     assert len(site.requests) == fetched
     assert second.pages == first.pages
@@ -124,21 +104,23 @@ def test_finished_crawl_rerun_fetches_nothing(tmp_path: Path, site: SiteServer) 
     assert_whole_crawl(tmp_path, site, in_flight_allowance=0)
 
 
-def test_raising_max_pages_goes_on(tmp_path: Path, site: SiteServer) -> None:
-    first = run_crawler(tmp_path, *args(tmp_path, site, "--max-pages", "25"))
+def test_raising_max_pages_goes_on(tmp_path: Path, site: SiteServer, crawl: RunCrawler) -> None:
+    first = crawl(*args(tmp_path, site, "--max-pages", "25"))
     assert first.code == 0 and len(first.pages) == 25
-    second = run_crawler(tmp_path, *args(tmp_path, site, "--max-pages", "60"))
+    second = crawl(*args(tmp_path, site, "--max-pages", "60"))
     assert second.code == 0, second.stderr
     assert len(second.pages) == 60
     assert len({p["url"] for p in second.pages}) == 60
     assert max(page_fetches(site).values()) == 1
 
 
-def test_resume_with_other_seeds_or_scope_is_refused(tmp_path: Path, site: SiteServer) -> None:
-    first = run_crawler(tmp_path, *args(tmp_path, site, "--max-pages", "5"))
+def test_resume_with_other_seeds_or_scope_is_refused(
+    tmp_path: Path, site: SiteServer, crawl: RunCrawler
+) -> None:
+    first = crawl(*args(tmp_path, site, "--max-pages", "5"))
     assert first.code == 0
-    other = run_crawler(tmp_path, "--seed", site.base_urls[0], "--state", str(tmp_path / "state"))
+    other = crawl("--seed", site.base_urls[0], "--state", str(tmp_path / "state"))
     assert other.code == 2 and "seeds" in other.last_stderr_line
-    scoped = run_crawler(tmp_path, *args(tmp_path, site, "--scope", "any"))
+    scoped = crawl(*args(tmp_path, site, "--scope", "any"))
     assert scoped.code == 2 and "scope" in scoped.last_stderr_line
     assert "Traceback" not in other.stderr + scoped.stderr

@@ -4,24 +4,18 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import select
-import signal
-import subprocess
-import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from scripts.site import SiteConfig, SiteServer, expected_urls, respond
+from tests.helpers.site_process import SiteProcess
 
-ROOT = Path(__file__).resolve().parents[2]
 CFG = SiteConfig(pages=20, links=3, hosts=2)
-CLI_TIMEOUT_S = 10.0
 
 
 @pytest.fixture
@@ -114,46 +108,21 @@ def test_fixed_port_and_restart() -> None:
         assert again.base_urls[0] == f"http://127.0.0.1:{port}/"
 
 
-def _read_lines(proc: subprocess.Popen[bytes], count: int) -> list[str]:
-    """The first `count` lines of the child's stdout, or fail after CLI_TIMEOUT_S."""
-    assert proc.stdout is not None
-    fd = proc.stdout.fileno()
-    data = b""
-    deadline = time.monotonic() + CLI_TIMEOUT_S
-    while data.count(b"\n") < count:
-        remaining = deadline - time.monotonic()
-        assert remaining > 0, f"no {count} lines in time, got {data!r}"
-        ready, _, _ = select.select([fd], [], [], remaining)
-        if ready:
-            chunk = os.read(fd, 4096)
-            assert chunk, f"stdout closed early, got {data!r}, exit {proc.poll()}"
-            data += chunk
-    return data.decode().splitlines()[:count]
-
-
-def test_cli_prints_base_urls_first_and_stops_on_sigterm(tmp_path: Path) -> None:
-    log, expected, stderr_path = tmp_path / "log.jsonl", tmp_path / "urls.txt", tmp_path / "err"
-    argv = [sys.executable, "-m", "scripts.site", "--pages", "20", "--links", "3"]
-    argv += ["--hosts", "2", "--log", str(log), "--expected", str(expected), "--max-depth", "2"]
-    with (
-        stderr_path.open("wb") as stderr,
-        subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=stderr) as proc,
-    ):
-        try:
-            base0, base1 = _read_lines(proc, 2)
-            assert base0.startswith("http://127.0.0.1:")
-            assert base1 == base0.replace("127.0.0.1", "127.0.0.2")
-            assert _get(base0 + "p/0")[0] == 200
-            assert expected.read_text().splitlines() == sorted(
-                expected_urls(CFG, [base0, base1], max_depth=2)
-            )
-            [line] = log.read_text().splitlines()
-            assert json.loads(line)["path"] == "/p/0"
-            assert json.loads(line)["host"] == 0
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(CLI_TIMEOUT_S) == 0
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-    assert stderr_path.read_text() == ""
+def test_cli_prints_base_urls_first_and_stops_on_sigterm(
+    tmp_path: Path, site_process: Callable[..., SiteProcess]
+) -> None:
+    log, expected, stderr = tmp_path / "log.jsonl", tmp_path / "urls.txt", tmp_path / "err"
+    options = ("--log", str(log), "--expected", str(expected), "--max-depth", "2")
+    site = site_process(CFG, *options, stderr=stderr)  # reads the base URLs it prints
+    base0, base1 = site.base_urls
+    assert base0.startswith("http://127.0.0.1:")
+    assert base1 == base0.replace("127.0.0.1", "127.0.0.2")
+    assert _get(base0 + "p/0")[0] == 200
+    assert expected.read_text().splitlines() == sorted(
+        expected_urls(CFG, [base0, base1], max_depth=2)
+    )
+    [line] = log.read_text().splitlines()
+    assert json.loads(line)["path"] == "/p/0"
+    assert json.loads(line)["host"] == 0
+    assert site.stop() == 0  # SIGTERM
+    assert stderr.read_text() == ""
