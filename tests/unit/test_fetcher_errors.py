@@ -1,4 +1,4 @@
-"""The one exception table of crawler.fetcher: every requests exception lands on a SPEC
+"""The one exception table of crawler.fetcher: every requests exception lands on an error
 kind, and the order settles the classes that are two things at once."""
 
 from __future__ import annotations

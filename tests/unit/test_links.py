@@ -1,4 +1,7 @@
-"""crawler.links: links, nofollow, dropped links, title, charsets, is_html (SPEC "out.json")."""
+"""crawler.links: links, nofollow, dropped links, title, charsets, is_html.
+
+What they must be: docs/contract.md#links.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""crawler.robots: RFC 9309 decisions from (status, body), per SPEC "robots.txt"."""
+"""crawler.robots: RFC 9309 decisions from (status, body), as docs/contract.md#robotstxt says."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ DISALLOW_X = b"User-agent: *\nDisallow: /x\n"
         (403, DISALLOW_X, True),
         (404, b"", True),
         (410, b"", True),
-        (429, b"", True),  # SPEC: every 4xx allows all
+        (429, b"", True),  # every 4xx allows all (RFC 9309 2.3.1.3)
         (301, b"", True),  # more redirects than we follow (RFC 9309 2.3.1.2)
         (308, DISALLOW_X, True),
         (200, b"", True),
