@@ -50,6 +50,7 @@ class Answers:
         self.interrupted = False  # set by the coordinator: no retry is queued then
 
     def on_page(self, task: Task, result: Result) -> None:
+        """A page's answer, in breadth-first order: retried, followed, or its record."""
         if self.retry(task, result):
             return
         if result.error_kind is None and is_redirect(result.status, result.location):
@@ -73,6 +74,7 @@ class Answers:
         return True
 
     def on_robots(self, task: Task, result: Result) -> None:
+        """A robots.txt answer: follow its redirect, or learn the policy and release the host."""
         host = task.robots_for or task.host
         if is_redirect(result.status, result.location):
             target = robots_next_hop(task.url, result.location, len(task.redirects))

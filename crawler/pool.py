@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.context import ForkServerContext
@@ -213,10 +212,3 @@ class WorkerPool:
             chain_id = successor_id
         self._last_worker[task.host] = worker.index
         return Finished(task, result, worker, freed, chain_id)
-
-    def task(self, worker: Worker, task_id: int) -> Task:
-        return worker.in_flight[task_id]
-
-    @property
-    def workers(self) -> Sequence[Worker]:
-        return self._workers

@@ -104,9 +104,17 @@ def _normalize_query(query: str) -> str:
 
 
 def host_key(url: str) -> str:
-    """The host of a canonical URL: host and port, no userinfo ("127.0.0.1:8000")."""
-    netloc = urlsplit(url).netloc
-    return netloc.rpartition("@")[2]
+    """The host of a canonical URL: host and port, no userinfo ("127.0.0.1:8000").
+
+    By string search, not urlsplit: the coordinator asks this of every link it sees
+    (scope, politeness, robots.txt), and urlsplit was a third of its CPU time. A
+    canonical URL always has "://" and a path, so its authority is what lies between.
+    """
+    start = url.find("://") + 3
+    end = url.find("/", start)
+    if start < 3 or end < 0:  # not canonical: leave it to urlsplit
+        return urlsplit(url).netloc.rpartition("@")[2]
+    return url[start:end].rpartition("@")[2]
 
 
 def hostname(url: str) -> str:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from crawler.links import parse_page
 from crawler.robots import RobotsPolicy
-from crawler.urls import InvalidURL, canonicalize
+from crawler.urls import InvalidURL, canonicalize, host_key
 
 PAGE = "http://ex.com/dir/page?b=2&a=1"
 MAX_URL_LENGTH = 120
@@ -74,6 +74,15 @@ def test_canonicalize_is_stable_and_idempotent(url: str) -> None:
 
 
 @FAST
+@given(http_urls())
+def test_host_key_is_the_authority_without_userinfo(url: str) -> None:
+    try:
+        canonical = canonicalize(url)
+    except InvalidURL:
+        return
+    assert host_key(canonical) == urlsplit(canonical).netloc.rpartition("@")[2]
+
+
 @given(http_urls(), _FRAGMENT)
 def test_canonicalize_is_fragment_blind(url: str, fragment: str) -> None:
     # Trailing spaces are stripped from the whole text (WHATWG), so "/ " is "/" while
