@@ -102,19 +102,12 @@ def worker_main(
             results.send(result)
 
     fetchers = [
-        threading.Thread(
-            target=_fetch_loop,
-            args=(index, settings, inbox, successors, parse_jobs, send),
-            name=f"fetch-{index}-{n}",
-            daemon=True,
+        _thread(
+            _fetch_loop, f"fetch-{index}-{n}", index, settings, inbox, successors, parse_jobs, send
         )
         for n in range(settings.threads)
     ]
-    parser = threading.Thread(
-        target=_parse_loop, args=(settings, parse_jobs, send), name=f"parse-{index}", daemon=True
-    )
-    for thread in [*fetchers, parser]:
-        thread.start()
+    parser = _thread(_parse_loop, f"parse-{index}", settings, parse_jobs, send)
     _read_tasks(tasks, successors, inbox)
     for _ in fetchers:
         inbox.put(None)
@@ -124,6 +117,13 @@ def worker_main(
         thread.join(max(0.0, deadline - time.monotonic()))
     parse_jobs.put(None)
     parser.join(max(0.0, deadline - time.monotonic()))
+
+
+def _thread(target: Callable[..., None], name: str, *args: object) -> threading.Thread:
+    """A started daemon thread (the process exits whatever a stuck one does)."""
+    thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+    thread.start()
+    return thread
 
 
 def _set_up_process(index: int, settings: Settings, cpu: int | None) -> None:
