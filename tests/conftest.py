@@ -1,5 +1,6 @@
-"""Fixtures shared by every test folder: the crawler's command line as a subprocess, and
-the synthetic site, in this process or in its own. Each fixture stops what it started.
+"""Fixtures shared by every test folder: the crawler's command line as a subprocess, the
+synthetic site, in this process or in its own, and a real Redis. Each fixture stops what
+it started.
 
 The plain helpers they are built on live in tests/helpers/ (test modules import those,
 never another test module or a conftest.py).
@@ -17,6 +18,7 @@ import pytest
 from scripts.site import SiteConfig, SiteServer
 from tests.helpers import crawler_cli
 from tests.helpers.crawler_cli import Crawl, RunCrawler, StartCrawler
+from tests.helpers.redis_server import RedisServer, missing_reason
 from tests.helpers.site_process import SiteProcess
 
 
@@ -80,3 +82,47 @@ def site_process() -> Iterator[Callable[..., SiteProcess]]:
     yield start
     for site in sites:
         site.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One redis-server for the whole session (no RDB, no AOF), started by the first test
+    that needs it; skips that test when redis-server is not installed."""
+    reason = missing_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """`redis://127.0.0.1:PORT/0` of the session's server, every database empty."""
+    if not redis_server.is_running:  # a test stopped it: the next one gets it back
+        redis_server.stop()
+        redis_server.start()
+    redis_server.flushall()
+    return redis_server.url
+
+
+@pytest.fixture
+def start_redis(tmp_path: Path) -> Iterator[Callable[..., RedisServer]]:
+    """`start_redis(aof=False) -> RedisServer`: a server of the test's own (in tmp_path),
+    started, for tests that stop or restart it (with `aof=True` its data survives
+    `restart()`); stopped by PID when the test ends. Skips when redis-server is missing."""
+    reason = missing_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    servers: list[RedisServer] = []
+
+    def start(*, aof: bool = False) -> RedisServer:
+        server = RedisServer(tmp_path / f"redis-{len(servers)}", aof=aof)
+        servers.append(server)
+        server.start()
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
