@@ -7,7 +7,7 @@ rules. The protocol is shaped for that: calls come in batches (a page's links in
 call, several ready tasks in one call: one round trip each), times are durations from
 now (the frontier keeps its own clock, which may be a server's), and nothing in it
 needs the frontier to live in the coordinator's process. Every implementation passes
-the same contract tests (tests/unit/test_frontier_contract.py).
+the same contract tests (tests/net/test_frontier_contract.py).
 """
 
 from __future__ import annotations
@@ -30,6 +30,22 @@ def fingerprint(url: str) -> int:
     """
     digest = hashlib.blake2b(url.encode("utf-8", "surrogatepass"), digest_size=8).digest()
     return int.from_bytes(digest, "little") >> 4
+
+
+# The shared seen set (a frontier in Redis) files each URL under one of 2**SEEN_BUCKET_BITS
+# small hashes by the first bits of a wider fingerprint, the next 64 bits being the field:
+# 84 bits in all. At 10 million URLs the chance that any two share a slot is about
+# n**2 / 2**85 = 3e-12, and the small hashes stay in Redis's compact listpack encoding
+# (fewer than 128 entries each up to ~80 million URLs).
+SEEN_BUCKET_BITS = 20
+SEEN_FIELD_BYTES = 8
+
+
+def seen_slot(url: str) -> tuple[int, bytes]:
+    """The (bucket, field) of a canonical URL in a bucketed seen set."""
+    digest = hashlib.blake2b(url.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    bucket = int.from_bytes(digest[:4], "big") >> (32 - SEEN_BUCKET_BITS)
+    return bucket, digest[4 : 4 + SEEN_FIELD_BYTES]
 
 
 @dataclass(slots=True)

@@ -1,8 +1,9 @@
 """The Frontier protocol's behaviour, run against every implementation.
 
-A new implementation (a shared frontier for a crawl on many machines) is added to
-`IMPLEMENTATIONS` and must pass all of these unchanged. Each test drives the frontier
-only through the protocol, with a clock the test moves by hand: no sleeps.
+A new implementation is added to `IMPLEMENTATIONS` and must pass all of these unchanged.
+Each test drives the frontier only through the protocol, with a clock the test moves by
+hand: no sleeps. The Redis frontier runs against a real redis-server (the `redis_url`
+fixture starts one on loopback, or skips saying why).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pytest
 
 from crawler.frontier import Frontier, Task
 from crawler.memory_frontier import MemoryFrontier
+from crawler.redis_frontier import RedisFrontier
 
 
 @dataclass
@@ -36,7 +38,14 @@ def _memory_tiny_memory(clock: FakeClock, *, delay_s: float = 0.0, per_host: int
     return MemoryFrontier(delay_s=delay_s, per_host=per_host, clock=clock, host_memory=2)
 
 
-IMPLEMENTATIONS = {"memory": _memory, "memory-spilling": _memory_tiny_memory}
+def _redis(clock: FakeClock, *, delay_s: float = 0.0, per_host: int = 8, url: str) -> Frontier:
+    return RedisFrontier.from_url(
+        url, crawl="contract", owner="test", delay_s=delay_s, per_host=per_host, clock=clock
+    )
+
+
+IMPLEMENTATIONS = {"memory": _memory, "memory-spilling": _memory_tiny_memory, "redis": _redis}
+NEEDS_REDIS = {"redis"}
 
 
 @pytest.fixture
@@ -47,8 +56,21 @@ def clock() -> FakeClock:
 @pytest.fixture(params=sorted(IMPLEMENTATIONS))
 def make(request: pytest.FixtureRequest, clock: FakeClock) -> MakeFrontier:
     factory = IMPLEMENTATIONS[request.param]
+    extra = {"url": request.getfixturevalue("redis_url")} if request.param in NEEDS_REDIS else {}
+    made = 0
 
     def make_frontier(*, delay_s: float = 0.0, per_host: int = 8) -> Frontier:
+        nonlocal made
+        made += 1  # two frontiers in one test are two crawls
+        if extra:
+            return RedisFrontier.from_url(
+                extra["url"],
+                crawl=f"contract{made}",
+                owner="test",
+                delay_s=delay_s,
+                per_host=per_host,
+                clock=clock,
+            )
         return factory(clock, delay_s=delay_s, per_host=per_host)
 
     return make_frontier

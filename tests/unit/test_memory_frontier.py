@@ -1,6 +1,7 @@
 """What only the in-process frontier does: spill long host queues to its overflow.
 
-Its Frontier behaviour is in test_frontier_contract.py, shared with every implementation.
+Its Frontier behaviour is in tests/net/test_frontier_contract.py, shared with every
+implementation.
 """
 
 from __future__ import annotations
