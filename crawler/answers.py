@@ -15,11 +15,12 @@ from collections.abc import Sequence
 
 from crawler.backoff import is_retryable, retry_delay_s
 from crawler.depth_order import BreadthFirst
+from crawler.errors import ErrorKind
 from crawler.follow import plan_links
 from crawler.frontier import Frontier, Task
 from crawler.messages import Result
 from crawler.recorder import Recorder
-from crawler.records import ErrorInfo, build_record
+from crawler.records import ErrorInfo, build_record, error_info, not_attempted
 from crawler.redirects import Follow, is_redirect, next_hop
 from crawler.robots import RobotsBook, robots_next_hop, robots_url
 from crawler.scope import Scope
@@ -52,6 +53,11 @@ class Answers:
     def on_page(self, task: Task, result: Result) -> None:
         """A page's answer, in breadth-first order: retried, followed, or its record."""
         if self.retry(task, result):
+            return
+        if result.error_kind == ErrorKind.BLOCKED_ADDRESS and task.last_attempt is not None:
+            # A hop into a refused address ends the chain; the record keeps its 3xx.
+            error = error_info(result.error_kind, result.error_message)
+            self.emit(task, task.last_attempt, error=error)
             return
         if result.error_kind is None and is_redirect(result.status, result.location):
             self._on_redirect(task, result)
@@ -88,7 +94,10 @@ class Answers:
                 )
                 self.frontier.push([hop], front=True)
                 return
-        policy = self.robots.learn(host, result.status, result.error_kind, result.body)
+        blocked = None
+        if result.error_kind == ErrorKind.BLOCKED_ADDRESS and task.host == host:
+            blocked = result.error_message or "blocked address"
+        policy = self.robots.learn(host, result.status, result.error_kind, result.body, blocked)
         log.debug("robots.txt for %s: status %s, error %s", host, result.status, result.error_kind)
         self.frontier.release(host, policy.delay_s())
 
@@ -116,6 +125,12 @@ class Answers:
             self.emit(task, result, redirects=hop.chain, final_url=hop.target)
             return
         self.ask_robots([hop.target])
+
+    def refuse(self, task: Task, kind: ErrorKind, message: str) -> None:
+        """A record that no worker attempted: the decision was made here (a redirect hop
+        keeps the 3xx answer that led to it)."""
+        attempt = task.last_attempt or not_attempted(time.time())
+        self.emit(task, attempt, error=error_info(kind, message))
 
     def emit(
         self,

@@ -63,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("--user-agent", metavar="STR", help="User-Agent; its product token matches robots.txt")
     add("--header", action="append", metavar="'Name: value'", help="sent to the seeds' hosts only")
     add("--ignore-robots", action="store_true", help="do not fetch or obey robots.txt")
+    add(
+        "--allow-private",
+        action="store_true",
+        help="let links and redirects reach loopback and private addresses",
+    )
     add("--state", metavar="DIR", help="checkpoint directory; the same command resumes")
     add("--log-level", metavar="LEVEL", help="DEBUG, INFO, WARNING, ERROR (default INFO)")
     add("--progress", action=argparse.BooleanOptionalAction, help="live progress bar on stderr")

@@ -22,6 +22,7 @@ from crawler.answers import Answers
 from crawler.budgets import PageBudget
 from crawler.checkpoint import Loaded
 from crawler.depth_order import BreadthFirst
+from crawler.errors import ErrorKind
 from crawler.frontier import Frontier, Task
 from crawler.messages import Result
 from crawler.pool import JOIN_TIMEOUT_S, Finished, Orphan, Worker, WorkerPool
@@ -200,7 +201,13 @@ class Coordinator:
 
     def _admit(self, task: Task) -> bool:
         """Act on admission's verdict; True if the task's request starts."""
-        verdict = admit(task, self.robots.allowed(task.host, task.url), self.budget)
+        blocked = self.robots.blocked(task.host)
+        robots_allowed = self.robots.allowed(task.host, task.url)
+        verdict = admit(task, robots_allowed, self.budget, blocked is not None)
+        if verdict is Verdict.BLOCKED_ADDRESS:
+            assert blocked is not None
+            self.answers.refuse(task, ErrorKind.BLOCKED_ADDRESS, blocked)
+            return False
         if verdict is Verdict.START:
             if not task.robots and not task.counted:
                 task.counted = True

@@ -18,6 +18,7 @@ from crawler.memory_frontier import MemoryFrontier
 from crawler.pool import WorkerPool
 from crawler.progress import Progress
 from crawler.recorder import Recorder
+from crawler.resolve import seed_guard
 from crawler.settings import Settings
 from crawler.spill import SpillOverflow
 from crawler.worker_entry import worker_context
@@ -51,7 +52,8 @@ def run_crawl(
             clock=time.monotonic,
             overflow=overflow,
         )
-        pool = WorkerPool(settings, worker_context())
+        guard = seed_guard(seeds, settings.allow_private, settings.timeout)
+        pool = WorkerPool(settings, worker_context(), guard)
         coordinator = Coordinator(settings, seeds, frontier, pool, recorder)
         complete = interrupted = failed = False
         try:

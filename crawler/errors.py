@@ -24,6 +24,7 @@ class ErrorKind(StrEnum):
     TOO_LARGE = "too_large"
     TOO_MANY_REDIRECTS = "too_many_redirects"
     OUT_OF_SCOPE_REDIRECT = "out_of_scope_redirect"
+    BLOCKED_ADDRESS = "blocked_address"
     BAD_RESPONSE = "bad_response"
     INTERNAL = "internal"
 

@@ -42,6 +42,7 @@ from urllib3.util.retry import Retry
 from urllib3.util.ssl_ import is_ipaddress
 from urllib3.util.ssl_match_hostname import CertificateError as Urllib3CertificateError
 
+from crawler.addresses import AddressGuard
 from crawler.errors import ErrorKind
 
 log = logging.getLogger(__name__)
@@ -99,14 +100,17 @@ class Fetcher:
         timeout_s: float,
         max_bytes: int,
         headers: Mapping[str, str] = _NO_HEADERS,
+        guard: AddressGuard | None = None,
     ) -> None:
+        """`guard` checks every address a name resolves to before connecting (the worker
+        always gives one; None, no check, is for tests of the fetcher alone)."""
         if timeout_s <= 0 or max_bytes < 0:
             raise ValueError(f"need timeout_s > 0 and max_bytes >= 0, not {timeout_s}, {max_bytes}")
         self._timeout_s = timeout_s
         self._max_bytes = max_bytes
         self._headers = dict(headers)
         self._deadline = _Deadline()
-        self._session = _new_session(self._deadline, user_agent)
+        self._session = _new_session(self._deadline, user_agent, guard)
 
     def __enter__(self) -> Fetcher:
         return self
@@ -273,7 +277,9 @@ def _repair_utf8(value: str | None) -> str | None:
 # --- Session: keep-alive, no retries, no redirects, nothing from the environment ---
 
 
-def _new_session(deadline: _Deadline, user_agent: str) -> requests.Session:
+def _new_session(
+    deadline: _Deadline, user_agent: str, guard: AddressGuard | None
+) -> requests.Session:
     session = requests.Session()
     # No proxies, .netrc or CA bundle from environment variables: a crawl behaves the
     # same wherever it runs.
@@ -285,7 +291,7 @@ def _new_session(deadline: _Deadline, user_agent: str) -> requests.Session:
     session.headers = CaseInsensitiveDict(
         {"User-Agent": user_agent, "Accept-Encoding": ACCEPT_ENCODING, "Accept": "*/*"}
     )
-    adapter = _DeadlineAdapter(deadline)
+    adapter = _DeadlineAdapter(deadline, guard)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
@@ -294,9 +300,10 @@ def _new_session(deadline: _Deadline, user_agent: str) -> requests.Session:
 class _DeadlineAdapter(HTTPAdapter):
     """An HTTPAdapter whose connections resolve, connect and read within the deadline."""
 
-    def __init__(self, deadline: _Deadline) -> None:
+    def __init__(self, deadline: _Deadline, guard: AddressGuard | None) -> None:
         # Set first: HTTPAdapter.__init__ builds the pool manager.
         self._deadline = deadline
+        self._guard = guard
         # The coordinator retries and follows redirects; urllib3 must do neither.
         super().__init__(max_retries=Retry(total=0, read=False, redirect=False))
 
@@ -305,17 +312,31 @@ class _DeadlineAdapter(HTTPAdapter):
     ) -> None:
         super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
         # Pools pass unknown keywords on to each connection they create.
+        deadline, guard = self._deadline, self._guard
         self.poolmanager.pool_classes_by_scheme = {
-            "http": functools.partial(_WatchedHTTPConnectionPool, deadline=self._deadline),
-            "https": functools.partial(_WatchedHTTPSConnectionPool, deadline=self._deadline),
+            "http": functools.partial(_WatchedHTTPConnectionPool, deadline=deadline, guard=guard),
+            "https": functools.partial(
+                _WatchedHTTPSConnectionPool, deadline=deadline, guard=guard
+            ),
         }
 
 
-class _WatchedHTTPConnection(HTTPConnection):
-    """Resolves and connects within the deadline and puts its socket under the watchdog."""
+class BlockedAddress(Exception):
+    """A name resolved to an address the guard refuses: no connection was made.
 
-    def __init__(self, *args: Any, deadline: _Deadline, **kwargs: Any) -> None:
+    Not an OSError, so urllib3 and requests let it through unwrapped and unretried.
+    """
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    """Resolves, checks every address, connects to a checked one, all within the deadline,
+    and puts its socket under the watchdog."""
+
+    def __init__(
+        self, *args: Any, deadline: _Deadline, guard: AddressGuard | None, **kwargs: Any
+    ) -> None:
         self._deadline = deadline
+        self._guard = guard
         super().__init__(*args, **kwargs)
 
     def _new_conn(self) -> socket.socket:
@@ -323,6 +344,10 @@ class _WatchedHTTPConnection(HTTPConnection):
         # are the ones urllib3 raises there, so requests translates them as usual.
         try:
             addresses = _resolve(self._dns_host, self.port, self._deadline.remaining_s())
+            # Once per connection (a kept-alive one is not checked again), on the very
+            # addresses connected to next: a name that resolves elsewhere a moment later
+            # (DNS rebinding) is never looked up again for this connection.
+            self._check(addresses)
             sock = _connect_first(
                 addresses, self._deadline, self.source_address, self.socket_options
             )
@@ -338,6 +363,13 @@ class _WatchedHTTPConnection(HTTPConnection):
         # Watched before any TLS handshake, so a handshake that drips is stopped too.
         self._deadline.watch(self, sock)
         return sock
+
+    def _check(self, addresses: list[Any]) -> None:
+        if self._guard is None:
+            return
+        refusal = self._guard.refusal(info[4][0] for info in addresses)
+        if refusal is not None:
+            raise BlockedAddress(f"{self.host}: {refusal}")
 
     def request(self, *args: Any, **kwargs: Any) -> None:
         if self.sock is not None:
@@ -544,6 +576,8 @@ os.register_at_fork(after_in_child=_forget_watchdog)
 # exception in its chain (__cause__, __context__, urllib3's `reason`, wrapped args) is
 # an instance, so the order decides between wrappers and what they wrap.
 _KIND_TABLE: tuple[tuple[tuple[type[BaseException], ...], ErrorKind], ...] = (
+    # Refused by the address guard before any connection.
+    ((BlockedAddress,), ErrorKind.BLOCKED_ADDRESS),
     # DNS failures arrive wrapped in connection errors.
     ((socket.gaierror, uexc.NameResolutionError), ErrorKind.DNS),
     # urllib3 derives NewConnectionError from ConnectTimeoutError, yet it means refused

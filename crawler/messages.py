@@ -35,7 +35,7 @@ class Result(NamedTuple):
     """
 
     task_id: int
-    worker: int
+    worker: int | None  # None: no worker attempted it (a record decided beforehand)
     status: int | None
     content_type: str | None
     location: str | None  # the Location header of a 3xx answer

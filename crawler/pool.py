@@ -17,6 +17,7 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.context import ForkServerContext
 from multiprocessing.process import BaseProcess
 
+from crawler.addresses import AddressGuard
 from crawler.frontier import Task
 from crawler.messages import Result, TaskMessage
 from crawler.settings import Settings
@@ -63,8 +64,9 @@ class Orphan:
 
 
 class WorkerPool:
-    def __init__(self, settings: Settings, ctx: ForkServerContext) -> None:
+    def __init__(self, settings: Settings, ctx: ForkServerContext, guard: AddressGuard) -> None:
         self._settings = settings
+        self._guard = guard  # which addresses the workers may connect to
         self._threads = settings.threads
         self._ctx = ctx
         self._cpus = allowed_cpus()  # each worker runs on one of them: see worker_entry
@@ -83,7 +85,7 @@ class WorkerPool:
         cpu = worker_cpu(index, self._cpus, os.getpid())
         process = self._ctx.Process(
             target=run_worker,
-            args=(index, self._settings, task_r, result_w, cpu),
+            args=(index, self._settings, task_r, result_w, cpu, self._guard),
             name=f"crawler-worker-{index}",
             daemon=True,
         )

@@ -70,6 +70,24 @@ def build_record(
     }
 
 
+def not_attempted(epoch: float) -> Result:
+    """The "attempt" of a record decided without a request: no worker, nothing read, at
+    the time of the decision."""
+    return Result(
+        task_id=0,
+        worker=None,
+        status=None,
+        content_type=None,
+        location=None,
+        retry_after=None,
+        bytes=0,
+        elapsed_ms=0.0,
+        fetched_at=epoch,
+        error_kind=None,
+        error_message=None,
+    )
+
+
 @dataclass(slots=True)
 class Stats:
     """The counters of out.json's `stats`, folded record by record."""

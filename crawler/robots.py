@@ -112,13 +112,16 @@ def robots_next_hop(url: str, location: str | None, redirects: int) -> str | Non
 class RobotsBook:
     """The robots.txt policy of every host of the crawl, and which are still unknown."""
 
-    __slots__ = ("_user_agent", "_ignore", "_asked", "_policies")
+    __slots__ = ("_user_agent", "_ignore", "_asked", "_policies", "_blocked")
 
     def __init__(self, user_agent: str, *, ignore: bool = False) -> None:
         self._user_agent = user_agent
         self._ignore = ignore  # --ignore-robots: never asked, every URL allowed
         self._asked: set[str] = set()
         self._policies: dict[str, RobotsPolicy] = {}
+        # Hosts the address guard refused when their robots.txt was asked for: the
+        # guard's message. Their URLs become blocked_address records.
+        self._blocked: dict[str, str] = {}
 
     def needs_fetch(self, host: str) -> bool:
         """True the first time a host is asked about (its robots.txt is to be fetched)."""
@@ -128,12 +131,28 @@ class RobotsBook:
         return True
 
     def learn(
-        self, host: str, status: int | None, error_kind: str | None, body: bytes
+        self,
+        host: str,
+        status: int | None,
+        error_kind: str | None,
+        body: bytes,
+        blocked: str | None = None,
     ) -> RobotsPolicy:
-        """Store the policy from the host's robots.txt answer."""
+        """Store the policy from the host's robots.txt answer.
+
+        `blocked`: the address guard refused the host itself (its message); the host's
+        URLs are then refused too. (A robots.txt redirect into a refused address is only
+        an unavailable robots.txt.)
+        """
         policy = RobotsPolicy.from_attempt(status, error_kind, body, self._user_agent)
+        if blocked is not None:
+            self._blocked[host] = blocked
         self._policies[host] = policy
         return policy
+
+    def blocked(self, host: str) -> str | None:
+        """Why the address guard refused the host (its message), or None."""
+        return self._blocked.get(host)
 
     def allowed(self, host: str, url: str) -> bool:
         """May `url` (of `host`) be fetched? True while the host's policy is unknown: its

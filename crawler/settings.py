@@ -59,6 +59,7 @@ class Settings:
     user_agent: str = f"crawler/{__version__} (+{PROJECT_URL})"
     header: tuple[str, ...] = ()
     ignore_robots: bool = False
+    allow_private: bool = False
     state: str | None = None
     log_level: str = "INFO"
     progress: bool | None = None  # None: on when stderr is a terminal

@@ -34,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
+from crawler.addresses import AddressGuard
 from crawler.errors import ErrorKind
 from crawler.fetcher import Attempt, Fetcher
 from crawler.links import is_html, parse_page
@@ -85,8 +86,11 @@ def worker_main(
     results: Connection,
     *,
     cpu: int | None = None,
+    guard: AddressGuard | None = None,
 ) -> None:
     """Entry point of a worker process; returns when told to stop or the coordinator is gone.
+
+    `guard` decides which addresses a request may connect to (the pool always gives one).
 
     With `cpu`, the process and every thread it starts run on that CPU only (see
     crawler/worker_entry.py for why).
@@ -103,7 +107,15 @@ def worker_main(
 
     fetchers = [
         _thread(
-            _fetch_loop, f"fetch-{index}-{n}", index, settings, inbox, successors, parse_jobs, send
+            _fetch_loop,
+            f"fetch-{index}-{n}",
+            index,
+            settings,
+            guard,
+            inbox,
+            successors,
+            parse_jobs,
+            send,
         )
         for n in range(settings.threads)
     ]
@@ -187,6 +199,7 @@ def mmap_large_blocks() -> bool:
 def _fetch_loop(
     index: int,
     settings: Settings,
+    guard: AddressGuard | None,
     inbox: queue.SimpleQueue[TaskMessage | None],
     successors: Successors,
     parse_jobs: queue.SimpleQueue[ParseJob | None],
@@ -198,6 +211,7 @@ def _fetch_loop(
         timeout_s=settings.timeout,
         max_bytes=settings.max_bytes,
         headers=settings.headers(),
+        guard=guard,
     )
     try:
         message = inbox.get()
@@ -323,7 +337,7 @@ def _result(attempt: Attempt, task_id: int, index: int, body: bytes = b"") -> Re
     )
 
 
-def _internal_result(task_id: int, index: int, exc: Exception) -> Result:
+def _internal_result(task_id: int, index: int | None, exc: Exception) -> Result:
     return Result(
         task_id=task_id,
         worker=index,

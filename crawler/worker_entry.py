@@ -24,6 +24,7 @@ from multiprocessing.context import ForkServerContext
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # importing this module must stay cheap: see crawler/__main__.py
+    from crawler.addresses import AddressGuard
     from crawler.settings import Settings
 
 WORKER_MODULE = "crawler.worker"
@@ -80,9 +81,14 @@ def worker_cpu(index: int, cpus: Sequence[int], offset: int) -> int | None:
 
 
 def run_worker(
-    index: int, settings: Settings, tasks: Connection, results: Connection, cpu: int | None
+    index: int,
+    settings: Settings,
+    tasks: Connection,
+    results: Connection,
+    cpu: int | None,
+    guard: AddressGuard,
 ) -> None:
     """A worker process's target: crawler.worker.worker_main (preloaded, so no import here)."""
     from crawler.worker import worker_main
 
-    worker_main(index, settings, tasks, results, cpu=cpu)
+    worker_main(index, settings, tasks, results, cpu=cpu, guard=guard)

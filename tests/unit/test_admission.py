@@ -102,3 +102,18 @@ def test_admit_changes_nothing() -> None:
         assert admit(task, True, budget) is Verdict.START
     assert budget.started == 0  # the coordinator spends, not admit()
     assert not task.counted
+
+
+@pytest.mark.parametrize("counted", [False, True])
+def test_a_blocked_host_is_refused_before_robots_and_budget(counted: bool) -> None:
+    full = PageBudget(max_pages=1)
+    full.spend("other.test")
+    task = Task(url="http://169.254.169.254/x", depth=1, counted=counted)
+    assert admit(task, False, full, blocked=True) is Verdict.BLOCKED_ADDRESS
+    assert admit(task, True, PageBudget(), blocked=True) is Verdict.BLOCKED_ADDRESS
+
+
+def test_robots_fetches_are_not_the_guards_business() -> None:
+    # The fetcher refuses a robots.txt request itself; admission lets it go to it.
+    task = Task(url="http://10.0.0.5/robots.txt", depth=0, robots=True)
+    assert admit(task, False, PageBudget(), blocked=True) is Verdict.START

@@ -234,3 +234,15 @@ def test_no_usable_answer_disallows_all(error_kind: str, status: int | None) -> 
 def test_status_without_error(status: int | None, allowed: bool) -> None:
     policy = RobotsPolicy.from_attempt(status, None, b"User-agent: *\nDisallow: /\n", UA)
     assert policy.allowed("http://ex.com/x") is allowed
+
+
+def test_a_host_the_guard_refused_is_blocked_with_its_message() -> None:
+    book = RobotsBook("crawler/1")
+    assert book.needs_fetch("10.0.0.5")
+    message = "10.0.0.5: 10.0.0.5 is private"
+    book.learn("10.0.0.5", None, "blocked_address", b"", blocked=message)
+    assert book.blocked("10.0.0.5") == message
+    assert not book.allowed("10.0.0.5", "http://10.0.0.5/")  # unavailable: disallow all
+    assert book.blocked("ex.com") is None
+    book.learn("ex.com", 404, None, b"")
+    assert book.blocked("ex.com") is None and book.allowed("ex.com", "http://ex.com/")
