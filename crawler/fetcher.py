@@ -315,9 +315,7 @@ class _DeadlineAdapter(HTTPAdapter):
         deadline, guard = self._deadline, self._guard
         self.poolmanager.pool_classes_by_scheme = {
             "http": functools.partial(_WatchedHTTPConnectionPool, deadline=deadline, guard=guard),
-            "https": functools.partial(
-                _WatchedHTTPSConnectionPool, deadline=deadline, guard=guard
-            ),
+            "https": functools.partial(_WatchedHTTPSConnectionPool, deadline=deadline, guard=guard),
         }
 
 
@@ -369,7 +367,10 @@ class _WatchedHTTPConnection(HTTPConnection):
             return
         refusal = self._guard.refusal(info[4][0] for info in addresses)
         if refusal is not None:
-            raise BlockedAddress(f"{self.host}: {refusal}")
+            name = self.host.strip("[]")
+            raise BlockedAddress(
+                refusal if is_ipaddress(name) else f"{refusal} (an address of {name})"
+            )
 
     def request(self, *args: Any, **kwargs: Any) -> None:
         if self.sock is not None:
