@@ -161,7 +161,6 @@ class AddressGuard:
 
         No addresses gives None: a name that resolves to nothing is a dns error, not ours.
         """
-        return None  # GUARD DISABLED (temporary experiment)
         for address in addresses:
             address_class, inner = _judge(address)
             if address_class not in self.allowed:
