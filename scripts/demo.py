@@ -1,4 +1,5 @@
-"""The demo: serve the synthetic site, crawl it with --procs 4 --threads 8, summarise.
+"""The demo: serve the synthetic site, crawl it with --procs 4 --threads 8, summarise
+(crawler.summary, as `crawler-summary demo-out/out.json` prints it).
 
 Run through scripts/demo.sh, which sets up the virtualenv first. The site runs as its
 own process (python -m scripts.site), started here and stopped here by PID; the crawl
@@ -13,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from scripts.summarize import summarize
+from crawler.summary import summarize, to_text
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = ROOT / "demo-out"
@@ -63,7 +64,7 @@ def main(argv: list[str]) -> int:
     if not out.exists():
         return code or 1
     data = json.loads(out.read_text(encoding="utf-8"))
-    print(summarize(data))
+    print(to_text(summarize(data)))
     expected = set(expected_path.read_text(encoding="utf-8").split())
     found = {page["url"] for page in data["pages"]}
     if not argv:  # only the default crawl is comparable with the ground truth
@@ -77,6 +78,8 @@ def main(argv: list[str]) -> int:
         if missing or extra:
             return 1
     print(f"\nout.json: {out}")
+    where = out.relative_to(ROOT)
+    print(f"this summary again (or --format json|csv): python -m crawler.summary {where}")
     return code
 
 
