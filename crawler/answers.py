@@ -17,7 +17,7 @@ from crawler.backoff import is_retryable, retry_delay_s
 from crawler.depth_order import BreadthFirst
 from crawler.errors import ErrorKind
 from crawler.follow import plan_links
-from crawler.frontier import Frontier, Task
+from crawler.frontier import Frontier, Task, fingerprint
 from crawler.messages import Result
 from crawler.recorder import Recorder
 from crawler.records import ErrorInfo, build_record, error_info, not_attempted
@@ -49,6 +49,7 @@ class Answers:
         self.order = order
         self._rng = rng
         self.interrupted = False  # set by the coordinator: no retry is queued then
+        self._beyond_depth: set[int] = set()  # fingerprints counted in stats.beyond_depth
 
     def on_page(self, task: Task, result: Result) -> None:
         """A page's answer, in breadth-first order: retried, followed, or its record."""
@@ -97,7 +98,13 @@ class Answers:
         blocked = None
         if result.error_kind == ErrorKind.BLOCKED_ADDRESS and task.host == host:
             blocked = result.error_message or "blocked address"
-        policy = self.robots.learn(host, result.status, result.error_kind, result.body, blocked)
+        policy = self.robots.learn(
+            host, result.status, result.error_kind, result.body, blocked, result.error_message
+        )
+        refusal = self.robots.refusal(host)
+        if refusal is not None:
+            kind, message = refusal
+            log.warning("%s; its URLs are not fetched (%s records)", message, kind)
         log.debug("robots.txt for %s: status %s, error %s", host, result.status, result.error_kind)
         self.frontier.release(host, policy.delay_s())
 
@@ -165,13 +172,37 @@ class Answers:
     def _follow(self, task: Task, links: Sequence[str], nofollow: Sequence[str]) -> None:
         """Queue the links of one page that are to be followed and not seen yet."""
         depth = task.depth + 1
-        plan = plan_links(links, nofollow, depth, self.settings.max_depth, self.scope)
+        settings = self.settings
+        plan = plan_links(
+            links,
+            nofollow,
+            depth,
+            settings.max_depth,
+            self.scope,
+            settings.accept_ext,
+            settings.reject_ext,
+        )
         stats = self.recorder.stats
         if plan.out_of_scope:
             marked = self.frontier.mark_seen(plan.out_of_scope)
             new = [url for url, is_new in zip(plan.out_of_scope, marked, strict=True) if is_new]
             stats.out_of_scope += len(new)
             self.recorder.given_up(new)
+        if plan.rejected:
+            marked = self.frontier.mark_seen(plan.rejected)
+            new = [url for url, is_new in zip(plan.rejected, marked, strict=True) if is_new]
+            stats.rejected += len(new)
+            self.recorder.given_up(new)
+        if plan.beyond_depth:
+            # Not marked seen: a resumed crawl with a higher --max-depth must find them.
+            # Those not seen (crawled or queued) already count, once each.
+            beyond = self._beyond_depth
+            known = self.frontier.seen(plan.beyond_depth)
+            for url, is_seen in zip(plan.beyond_depth, known, strict=True):
+                key = fingerprint(url)
+                if not is_seen and key not in beyond:
+                    beyond.add(key)
+                    stats.beyond_depth += 1
         if plan.follow:
             referrer = task.record_url
             queued = self.queue(

@@ -24,6 +24,8 @@ from crawler.urls import host_key
 DB_NAME = "crawl.sqlite"
 SCHEMA_VERSION = "1"
 _PENDING, _DONE = 0, 1
+# The identity's keys as the user typed them, for the message when they differ.
+_IDENTITY_NAMES = {"seeds": "the seeds", "scope": "--scope", "allow": "--allow", "deny": "--deny"}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -57,6 +59,16 @@ class CrawlState:
         path = Path(directory)
         try:
             path.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            raise UsageError(
+                f"cannot use --state {directory}: it is a file, not a directory"
+            ) from None
+        except OSError as exc:
+            raise UsageError(
+                f"cannot use --state {directory}: cannot create directory {exc.filename}: "
+                f"{exc.strerror}"
+            ) from None
+        try:
             self._db = sqlite3.connect(path / DB_NAME, isolation_level="DEFERRED")
             # WAL: readers never block the writer and a commit is one append; NORMAL
             # sync survives a killed process (not a power cut), which is what we need.
@@ -86,7 +98,7 @@ class CrawlState:
         differs = [key for key in identity if stored.get(key) != identity[key]]
         if differs:
             raise UsageError(
-                f"--state {self.directory} holds another crawl ({', '.join(differs)} differ); "
+                f"--state {self.directory} holds another crawl ({_differ(differs)}); "
                 "resume with the same seeds, --scope, --allow and --deny, or use a new DIR"
             )
         return True
@@ -154,3 +166,11 @@ class CrawlState:
 
     def close(self) -> None:
         self._db.close()
+
+
+def _differ(keys: list[str]) -> str:
+    """In words: 'the seeds differ', '--scope differs', 'the seeds and --scope differ'."""
+    names = [_IDENTITY_NAMES.get(key, key) for key in keys]
+    if len(names) == 1:
+        return f"{names[0]} {'differ' if keys[0] == 'seeds' else 'differs'}"
+    return f"{', '.join(names[:-1])} and {names[-1]} differ"

@@ -108,9 +108,17 @@ class Coordinator:
         if self._signals > 1:
             # A second interrupt: leave at once; out.json stays the previous whole file.
             raise KeyboardInterrupt
+        resume = (
+            "run the same command again to resume"
+            if self.settings.state
+            else "with --state DIR a crawl can be resumed"
+        )
         log.warning(
-            "%s: finishing in-flight requests, then writing partial output",
+            "%s: finishing in-flight requests (up to %.0f s), then writing out.json; "
+            "press Ctrl-C again to quit at once; %s",
             signal.Signals(signum).name,
+            GRACE_S,
+            resume,
         )
 
     def is_finished(self) -> bool:
@@ -201,18 +209,18 @@ class Coordinator:
 
     def _admit(self, task: Task) -> bool:
         """Act on admission's verdict; True if the task's request starts."""
-        blocked = self.robots.blocked(task.host)
+        refusal = self.robots.refusal(task.host)
         robots_allowed = self.robots.allowed(task.host, task.url)
-        verdict = admit(task, robots_allowed, self.budget, blocked is not None)
-        if verdict is Verdict.BLOCKED_ADDRESS:
-            assert blocked is not None
-            self.answers.refuse(task, ErrorKind.BLOCKED_ADDRESS, blocked)
-            return False
-        if verdict is Verdict.START:
+        verdict = admit(task, robots_allowed, self.budget, refusal is not None)
+        if verdict is Verdict.START or verdict is Verdict.HOST_REFUSED:
             if not task.robots and not task.counted:
                 task.counted = True
                 self.budget.spend(task.host)
-            return True
+            if refusal is None:
+                return True
+            kind, message = refusal
+            self.answers.refuse(task, ErrorKind(kind), message)
+            return False
         if verdict is Verdict.ROBOTS_EXCLUDED:
             self.recorder.stats.robots_excluded += 1
             if task.last_attempt is not None:
@@ -220,6 +228,8 @@ class Coordinator:
                 # record is the previous hop's 3xx answer, pointing at this URL.
                 self.answers.emit(task, task.last_attempt)
                 return False
+            if task.depth == 0:
+                log.warning("robots.txt disallows the seed %s: not fetched", task.url)
             self.recorder.given_up([task.url])
         self.order.close(task.depth)
         return False

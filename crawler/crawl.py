@@ -2,7 +2,9 @@
 
 Builds the frontier, the worker pool and the recorder, runs the coordinator, and writes
 what was crawled: also after an interrupt (complete false) or an internal error. Only a
-second interrupt leaves at once (KeyboardInterrupt), with out.json untouched.
+second interrupt leaves at once (KeyboardInterrupt), with out.json untouched. When out.json
+itself cannot be written (a full disk, its directory removed), the same document goes to a
+fallback file, named in one error line, and the run counts as failed (exit 1).
 """
 
 from __future__ import annotations
@@ -30,8 +32,11 @@ log = logging.getLogger(__name__)
 class Outcome:
     complete: bool  # out.json's "complete"
     interrupted: bool  # by SIGINT/SIGTERM
-    failed: bool  # an internal error ended the crawl early
+    failed: bool  # an internal error ended the crawl early, or out.json was not written
     stats: dict[str, Any]  # out.json's "stats"
+    # Where the result is: --out, the fallback file when --out could not be written
+    # (then `failed` too), or None when neither could be written.
+    out_path: str | None = None
 
 
 def run_crawl(
@@ -46,6 +51,7 @@ def run_crawl(
     overflow = SpillOverflow()
     try:
         loaded = recorder.resume()
+        progress.start(resumed=recorder.stats.pages)
         frontier = MemoryFrontier(
             delay_s=settings.delay,
             per_host=settings.per_host,
@@ -64,8 +70,32 @@ def run_crawl(
             failed = True
         progress.close()  # before the summary and any log line of the write
         header = recorder.header(complete=complete, started_at=started_at, finished_at=time.time())
-        recorder.write(header)
+        out_path = _write_result(recorder, header, settings)
     finally:
         overflow.close()
         recorder.close()
-    return Outcome(complete, interrupted, failed, header["stats"])
+    failed = failed or out_path != settings.out
+    return Outcome(complete, interrupted, failed, header["stats"], out_path)
+
+
+def _write_result(recorder: Recorder, header: dict[str, Any], settings: Settings) -> str | None:
+    """Write out.json, or failing that the fallback copy; where the result is, if anywhere.
+
+    A failure here is expected, not a bug: one error line, no traceback.
+    """
+    try:
+        recorder.write(header)
+        return settings.out
+    except OSError as exc:
+        problem = f"cannot write --out {settings.out}: {exc.strerror or exc}"
+    try:
+        fallback = recorder.write_fallback(header)
+    except OSError as exc:
+        kept = f"; the records are kept in --state {settings.state}" if settings.state else ""
+        where = exc.filename or "a temporary file"
+        log.error(
+            "%s, nor a copy to %s: %s; the result is lost%s", problem, where, exc.strerror, kept
+        )
+        return None
+    log.error("%s; the whole result was written to %s instead", problem, fallback)
+    return str(fallback)

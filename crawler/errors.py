@@ -25,6 +25,7 @@ class ErrorKind(StrEnum):
     TOO_MANY_REDIRECTS = "too_many_redirects"
     OUT_OF_SCOPE_REDIRECT = "out_of_scope_redirect"
     BLOCKED_ADDRESS = "blocked_address"
+    ROBOTS_UNAVAILABLE = "robots_unavailable"
     BAD_RESPONSE = "bad_response"
     INTERNAL = "internal"
 

@@ -99,6 +99,10 @@ class Frontier(Protocol):
         """Add URLs to the seen set without queueing them; per URL, whether it was new."""
         ...
 
+    def seen(self, urls: Sequence[str]) -> list[bool]:
+        """Per URL, whether it is in the seen set (changes nothing)."""
+        ...
+
     def push(self, tasks: Sequence[Task], *, front: bool = False, delay_s: float = 0.0) -> None:
         """Queue tasks whose URLs are accounted for already: robots.txt fetches, retries
         (at the front, not before `delay_s` from now), a dead worker's unfinished tasks."""

@@ -105,6 +105,9 @@ class MemoryFrontier:
             added.append(new)
         return added
 
+    def seen(self, urls: Sequence[str]) -> list[bool]:
+        return [fingerprint(url) in self._seen for url in urls]
+
     # -- queues -----------------------------------------------------------------
     def _host(self, host: str) -> _Host:
         state = self._hosts.get(host)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from crawler.checkpoint import CrawlState, Loaded
 from crawler.errors import UsageError
-from crawler.output import RecordSink, dumps
+from crawler.output import RecordSink, check_output_paths, dumps
 from crawler.records import Stats, iso_time
 from crawler.settings import Settings
 
@@ -58,15 +59,19 @@ class Recorder:
     def open(
         cls, settings: Settings, seeds: Sequence[str], rejected_seeds: Sequence[dict[str, Any]]
     ) -> Recorder:
-        """Open the outputs and the checkpoint; UsageError if one cannot be used."""
+        """Open the outputs and the checkpoint; UsageError if one cannot be used.
+
+        Every path is looked at before anything is made, and the checkpoint, the one
+        that holds data, is opened last: a UsageError leaves nothing behind.
+        """
+        check_output_paths(settings.out, settings.jsonl, settings.state)
+        sink = RecordSink(settings.out, settings.jsonl)
         state = None
         try:
             if settings.state:
                 state = CrawlState(settings.state, crawl_identity(settings, seeds))
-            sink = RecordSink(settings.out, settings.jsonl)
         except UsageError:
-            if state is not None:
-                state.close()
+            sink.abandon()
             raise
         return cls(settings, seeds, rejected_seeds, sink, state)
 
@@ -155,9 +160,19 @@ class Recorder:
         }
 
     def write(self, header: dict[str, Any]) -> None:
-        """Write out.json atomically: `header`, then every record of the crawl."""
-        records = self._state.iter_records() if self._state is not None else None
-        self._sink.write_out(header, records)
+        """Write out.json atomically: `header`, then every record of the crawl.
+
+        OSError if it cannot be written; out.json is then untouched.
+        """
+        self._sink.write_out(header, self._records())
+
+    def write_fallback(self, header: dict[str, Any]) -> Path:
+        """The document write() could not put in place, in a new file; its path (or OSError)."""
+        return self._sink.write_fallback(header, self._records())
+
+    def _records(self) -> Iterable[str] | None:
+        """The checkpoint's records with --state; None: the spool's."""
+        return self._state.iter_records() if self._state is not None else None
 
     def close(self) -> None:
         self._sink.close()

@@ -18,7 +18,14 @@ from crawler.messages import Result
 ErrorInfo = dict[str, str]  # a record's "error": {"kind": ..., "message": ...}
 # The stats counters that records cannot rebuild: a resumed crawl reads them back from
 # its checkpoint (every other stat is folded again from the stored records).
-COUNTERS = ("robots_excluded", "out_of_scope", "duplicates", "dropped_links")
+COUNTERS = (
+    "robots_excluded",
+    "out_of_scope",
+    "duplicates",
+    "dropped_links",
+    "rejected",
+    "beyond_depth",
+)
 
 
 def iso_time(epoch: float) -> str:
@@ -103,6 +110,8 @@ class Stats:
     out_of_scope: int = 0
     duplicates: int = 0
     dropped_links: int = 0
+    rejected: int = 0  # distinct links not followed for --accept-ext / --reject-ext
+    beyond_depth: int = 0  # distinct links not followed for --max-depth
 
     def add(self, record: dict[str, Any]) -> None:
         self.pages += 1
@@ -142,4 +151,6 @@ class Stats:
             "out_of_scope": self.out_of_scope,
             "duplicates": self.duplicates,
             "dropped_links": self.dropped_links,
+            "rejected": self.rejected,
+            "beyond_depth": self.beyond_depth,
         }

@@ -146,6 +146,15 @@ end
 return added
 """
 
+# ARGV 7..: (bucket, field) per URL.
+_SEEN = """
+local found = {}
+for i = 7, #ARGV, 2 do
+  found[#found + 1] = redis.call('HEXISTS', P .. 'seen:' .. ARGV[i], ARGV[i + 1])
+end
+return found
+"""
+
 # ARGV 7: front flag, 8: delay seconds, then (host, robots flag, task) per task.
 _PUSH = """
 local front = ARGV[7] == '1'
@@ -344,6 +353,7 @@ class RedisFrontier:
             for name, body in (
                 ("add", _ADD),
                 ("mark_seen", _MARK_SEEN),
+                ("seen", _SEEN),
                 ("push", _PUSH),
                 ("take", _TAKE),
                 ("take_next", _TAKE_NEXT),
@@ -377,6 +387,14 @@ class RedisFrontier:
         for url in urls:
             args += list(seen_slot(url))
         return [bool(new) for new in self._run("mark_seen", *args)]
+
+    def seen(self, urls: Sequence[str]) -> list[bool]:
+        if not urls:
+            return []
+        args: list[str | bytes | int] = []
+        for url in urls:
+            args += list(seen_slot(url))
+        return [bool(found) for found in self._run("seen", *args)]
 
     def push(self, tasks: Sequence[Task], *, front: bool = False, delay_s: float = 0.0) -> None:
         if not tasks:

@@ -95,6 +95,24 @@ class RobotsPolicy:
         return self._delay_s
 
 
+def robots_unavailable(
+    status: int | None, error_kind: str | None, error_message: str | None
+) -> str | None:
+    """What a robots.txt request got, if that makes the robots.txt unavailable.
+
+    RFC 9309 2.3.1.4: unreachable (an error of the request) or a 5xx answer; also a status
+    outside 100-599. A too-large answer is still usable (its first part is parsed). The
+    text starts with what the request got: "connect: …", "status 503".
+    """
+    if error_kind is not None and error_kind not in _USABLE_ERRORS:
+        return f"{error_kind}: {error_message}" if error_message else error_kind
+    if status is None:
+        return None if error_kind == "too_large" else "no answer"
+    if status >= 500 or not 100 <= status <= 599:
+        return f"status {status}"
+    return None
+
+
 def robots_next_hop(url: str, location: str | None, redirects: int) -> str | None:
     """Where a robots.txt redirect leads, if it is to be followed.
 
@@ -112,16 +130,17 @@ def robots_next_hop(url: str, location: str | None, redirects: int) -> str | Non
 class RobotsBook:
     """The robots.txt policy of every host of the crawl, and which are still unknown."""
 
-    __slots__ = ("_user_agent", "_ignore", "_asked", "_policies", "_blocked")
+    __slots__ = ("_user_agent", "_ignore", "_asked", "_policies", "_refused")
 
     def __init__(self, user_agent: str, *, ignore: bool = False) -> None:
         self._user_agent = user_agent
         self._ignore = ignore  # --ignore-robots: never asked, every URL allowed
         self._asked: set[str] = set()
         self._policies: dict[str, RobotsPolicy] = {}
-        # Hosts the address guard refused when their robots.txt was asked for: the
-        # guard's message. Their URLs become blocked_address records.
-        self._blocked: dict[str, str] = {}
+        # Hosts whose URLs are refused before robots.txt rules apply, with the error kind
+        # and message their records get: the address guard refused the host
+        # (blocked_address), or its robots.txt gave no usable answer (robots_unavailable).
+        self._refused: dict[str, tuple[str, str]] = {}
 
     def needs_fetch(self, host: str) -> bool:
         """True the first time a host is asked about (its robots.txt is to be fetched)."""
@@ -137,22 +156,29 @@ class RobotsBook:
         error_kind: str | None,
         body: bytes,
         blocked: str | None = None,
+        error_message: str | None = None,
     ) -> RobotsPolicy:
         """Store the policy from the host's robots.txt answer.
 
         `blocked`: the address guard refused the host itself (its message); the host's
         URLs are then refused too. (A robots.txt redirect into a refused address is only
-        an unavailable robots.txt.)
+        an unavailable robots.txt.) An answer that is no usable robots.txt at all makes
+        the host's URLs robots_unavailable records: RFC 9309 disallows them, and a dead
+        host must show as such, not as an empty crawl.
         """
         policy = RobotsPolicy.from_attempt(status, error_kind, body, self._user_agent)
         if blocked is not None:
-            self._blocked[host] = blocked
+            self._refused[host] = ("blocked_address", blocked)
+        else:
+            got = robots_unavailable(status, error_kind, error_message)
+            if got is not None:
+                self._refused[host] = ("robots_unavailable", f"{got} (robots.txt of {host})")
         self._policies[host] = policy
         return policy
 
-    def blocked(self, host: str) -> str | None:
-        """Why the address guard refused the host (its message), or None."""
-        return self._blocked.get(host)
+    def refusal(self, host: str) -> tuple[str, str] | None:
+        """The (error kind, message) every URL of the host gets, or None."""
+        return self._refused.get(host)
 
     def allowed(self, host: str, url: str) -> bool:
         """May `url` (of `host`) be fetched? True while the host's policy is unknown: its

@@ -11,7 +11,7 @@ import math
 import os
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,8 @@ from typing import Any
 from crawler import PROJECT_URL, __version__
 from crawler.errors import UsageError
 
-DEFAULT_CONFIG_PATH = Path("config/default.toml")
+# The environment variable that names a config file when --config does not.
+CONFIG_ENV = "CRAWLER_CONFIG"
 SCOPES = ("host", "domain", "any")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
@@ -60,6 +61,8 @@ class Settings:
     header: tuple[str, ...] = ()
     ignore_robots: bool = False
     allow_private: bool = False
+    accept_ext: tuple[str, ...] = ()
+    reject_ext: tuple[str, ...] = ()
     state: str | None = None
     log_level: str = "INFO"
     progress: bool | None = None  # None: on when stderr is a terminal
@@ -72,13 +75,15 @@ class Settings:
         """The effective settings for out.json: header values are never written."""
         data = dataclasses.asdict(self)
         data["header"] = [_split_header(h)[0] for h in self.header]
-        for key in ("seed", "allow", "deny"):
+        for key in ("seed", "allow", "deny", "accept_ext", "reject_ext"):
             data[key] = list(data[key])
         return data
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
-_TUPLE_FIELDS = {"seed", "allow", "deny", "header"}
+_TUPLE_FIELDS = {"seed", "allow", "deny", "header", "accept_ext", "reject_ext"}
+# File extensions: "gz, .TAR.gz" -> ("gz", "tar.gz"); a list or one comma-separated string.
+_EXTENSION_FIELDS = {"accept_ext", "reject_ext"}
 _OPTIONAL_STR = {"seeds", "jsonl", "state"}
 
 
@@ -91,13 +96,14 @@ def default_settings() -> Settings:
     return Settings()
 
 
-def read_config(path: Path) -> dict[str, Any]:
+def read_config(path: Path, named_by: str = "--config") -> dict[str, Any]:
     """Read a TOML config file; UsageError names the file and the problem."""
     try:
         with path.open("rb") as fh:
             data = tomllib.load(fh)
     except FileNotFoundError:
-        raise UsageError(f"config file not found: {path}") from None
+        hint = f" (named by {named_by})" if named_by != "--config" else ""
+        raise UsageError(f"config file not found: {path}{hint}") from None
     except OSError as exc:
         raise UsageError(f"cannot read config file {path}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
@@ -108,23 +114,32 @@ def read_config(path: Path) -> dict[str, Any]:
     return data
 
 
-def load_settings(given: dict[str, Any], config_path: str | None = None) -> Settings:
+def load_settings(
+    given: dict[str, Any],
+    config_path: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
     """Apply precedence: built-in defaults, then the config file, then `given`.
 
-    `given` holds only the options actually typed on the command line. The default
-    config file is read when it exists; an explicit `config_path` must exist.
+    `given` holds only the options actually typed on the command line. The config file
+    is `config_path` (--config), else the one `environ` names in CRAWLER_CONFIG, else
+    none: a file is read only when named, never found by looking around, and a named
+    file must exist.
     """
     values: dict[str, tuple[Any, str]] = {}
-    path = Path(config_path) if config_path else DEFAULT_CONFIG_PATH
-    if config_path or path.is_file():
-        for key, value in read_config(path).items():
+    named_by = "--config"
+    if not config_path and environ is not None:
+        config_path, named_by = environ.get(CONFIG_ENV) or None, CONFIG_ENV
+    if config_path:
+        path = Path(config_path)
+        for key, value in read_config(path, named_by).items():
             values[key] = (value, f"config file {path}")
     for key, value in given.items():
         values[key] = (value, "command line")
     checked = {key: _check(key, value, where) for key, (value, where) in values.items()}
     settings = Settings(**checked)
     if settings.seeds is None and not settings.seed:
-        raise UsageError("no seeds: give --seeds FILE or --seed URL")
+        raise UsageError("no seeds: give URLs, --seed URL or --seeds FILE")
     return settings
 
 
@@ -141,6 +156,8 @@ def _check(key: str, value: Any, where: str) -> Any:
             raise bad("expected a string or a list of strings")
         for item in items:
             _check_item(key, item, bad)
+        if key in _EXTENSION_FIELDS:
+            return _extensions(items)
         return tuple(items)
     if key in _OPTIONAL_STR or kind == "str":
         if not isinstance(value, str) or not value:
@@ -195,6 +212,17 @@ def _check_str(key: str, value: str, bad: Callable[[str], UsageError]) -> str:
     if key == "user_agent" and any(c in value for c in "\r\n"):
         raise bad("must be one line")
     return value
+
+
+def _extensions(items: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """Lower-case extensions without a leading dot, each once, in order."""
+    found: dict[str, None] = {}
+    for item in items:
+        for part in item.split(","):
+            extension = part.strip().lower().lstrip(".")
+            if extension:
+                found.setdefault(extension, None)
+    return tuple(found)
 
 
 def _check_item(key: str, item: str, bad: Callable[[str], UsageError]) -> None:

@@ -151,8 +151,18 @@ def test_unreachable_hosts_are_records(crawl) -> None:  # type: ignore[no-untype
     assert refused["retries"] == 1 and refused["status"] is None
 
 
-def test_unreachable_robots_disallows_the_host(crawl) -> None:  # type: ignore[no-untyped-def]
+def test_a_dead_seed_is_a_record_not_an_empty_crawl(crawl) -> None:  # type: ignore[no-untyped-def]
+    # Its robots.txt is unreachable, so RFC 9309 disallows the host; the seed is still a
+    # record saying so, with no worker (nothing was requested), and the last line says it.
     port = closed_port()
-    result = crawl("--seed", f"http://127.0.0.1:{port}/", "--procs", "1", "--retries", "0")
+    seed = f"http://127.0.0.1:{port}/"
+    result = crawl("--seed", seed, "--procs", "1", "--retries", "0")
     assert result.code == 0
-    assert result.pages == [] and result.stats["robots_excluded"] == 1
+    (record,) = result.pages
+    assert record["url"] == seed and record["status"] is None and record["worker"] is None
+    assert record["bytes"] == 0 and record["elapsed_ms"] == 0
+    assert record["error"]["kind"] == "robots_unavailable"
+    assert record["error"]["message"].startswith("connect: ")
+    assert f"robots.txt of 127.0.0.1:{port}" in record["error"]["message"]
+    assert result.stats["robots_excluded"] == 0 and result.stats["failed"] == 1
+    assert result.stats["by_error"] == {"robots_unavailable": 1}

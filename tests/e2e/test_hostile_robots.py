@@ -170,8 +170,10 @@ def test_robots_timeout_disallows_the_host(crawl, stall: str) -> None:  # type: 
         result, elapsed = crawl_site(crawl, server, "--timeout", "1", "--retries", "0")
     assert_clean(result)
     assert paths(server) == ["/robots.txt"]  # one attempt, then nothing of the host
-    assert result.pages == []
-    assert result.stats["robots_excluded"] == 1  # the seed
+    (record,) = result.pages  # the seed, refused: robots.txt timed out
+    assert record["error"]["kind"] == "robots_unavailable" and record["worker"] is None
+    assert record["error"]["message"].startswith("timeout")
+    assert result.stats["robots_excluded"] == 0
     assert elapsed < 10
 
 

@@ -75,7 +75,13 @@ def test_robots_5xx_disallows_everything(crawl, httpserver: HTTPServer) -> None:
     result = run(crawl, httpserver, "--retries", "0")
     assert result.code == 0
     assert paths(httpserver) == ["/robots.txt"]
-    assert result.pages == [] and result.stats["robots_excluded"] == 1
+    (record,) = result.pages
+    assert record["url"] == base(httpserver) and record["status"] is None
+    assert record["error"] == {
+        "kind": "robots_unavailable",
+        "message": f"status 503 (robots.txt of {base(httpserver)[7:-1]})",
+    }
+    assert result.stats["robots_excluded"] == 0
 
 
 def test_robots_4xx_allows_everything(crawl, httpserver: HTTPServer) -> None:
@@ -352,3 +358,50 @@ def test_stats_count_duplicates_and_out_of_scope(crawl, httpserver: HTTPServer) 
         base(httpserver) + "a",
         "http://out.invalid/1",
     ]
+
+
+# -- what is not followed, and why ---------------------------------------------------
+
+
+def test_extensions_are_filtered_and_counted(crawl, httpserver: HTTPServer) -> None:
+    no_robots(httpserver)
+    serve_html(
+        httpserver, "/", "/a.html", "/dump.tar.gz", "/b.ZIP", "/dir.gz/page", "/plain", "/a.html"
+    )
+    serve_html(httpserver, "/a.html", "/dump.tar.gz")
+    serve_html(httpserver, "/dir.gz/page")
+    serve_html(httpserver, "/plain")
+    result = run(crawl, httpserver, "--reject-ext", "gz, .zip")
+    assert result.code == 0, result.stderr
+    assert sorted(paths(httpserver)) == ["/", "/a.html", "/dir.gz/page", "/plain", "/robots.txt"]
+    assert result.stats["rejected"] == 2  # distinct: /dump.tar.gz (twice linked) and /b.ZIP
+    accepted = run(crawl, httpserver, "--accept-ext", "html")
+    assert accepted.code == 0, accepted.stderr
+    assert {p["url"].removeprefix(base(httpserver)) for p in accepted.pages} == {
+        "",
+        "a.html",
+        "dir.gz/page",  # the last segment has no extension: always passes
+        "plain",
+    }
+    assert accepted.stats["rejected"] == 2
+    assert result.out is not None and result.out["settings"]["reject_ext"] == ["gz", "zip"]
+
+
+def test_links_beyond_max_depth_are_counted_once(crawl, httpserver: HTTPServer) -> None:
+    no_robots(httpserver)
+    serve_html(httpserver, "/", "/a", "/b")
+    serve_html(httpserver, "/a", "/deep1", "/deep2", "/", "/b")
+    serve_html(httpserver, "/b", "/deep1", "/deep3")
+    result = run(crawl, httpserver, "--max-depth", "1")
+    assert result.code == 0, result.stderr
+    assert sorted(paths(httpserver)) == ["/", "/a", "/b", "/robots.txt"]
+    # /deep1, /deep2, /deep3; not / and /b, which were crawled.
+    assert result.stats["beyond_depth"] == 3
+
+
+def test_a_seed_robots_txt_disallows_is_named_in_a_warning(crawl, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/robots.txt").respond_with_data("User-agent: *\nDisallow: /\n")
+    result = run(crawl, httpserver)
+    assert result.code == 0
+    assert result.pages == [] and result.stats["robots_excluded"] == 1
+    assert f"robots.txt disallows the seed {base(httpserver)}" in result.stderr

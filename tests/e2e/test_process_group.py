@@ -114,9 +114,13 @@ def test_after_a_usage_error(tmp_path: Path, start_crawler: StartCrawler, usage:
 
 
 def test_after_an_internal_error(
-    tmp_path: Path, site_process: Callable[..., SiteProcess], start_crawler: StartCrawler
+    tmp_path: Path,
+    site_process: Callable[..., SiteProcess],
+    start_crawler: StartCrawler,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """out.json cannot be written at the end: its directory was removed during the crawl."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # where the fallback copy of out.json goes
     site = site_process(SLOW_SITE)
     out_dir = tmp_path / "gone"
     out_dir.mkdir()
@@ -131,3 +135,4 @@ def test_after_an_internal_error(
     code, left = wait_and_list_group(proc)
     assert code == 1, stderr_of(tmp_path)
     assert not left, "left in the group:\n" + "\n".join(left)
+    assert list(tmp_path.glob("crawler-out-*.json")), stderr_of(tmp_path)

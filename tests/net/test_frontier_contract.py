@@ -120,6 +120,17 @@ def test_mark_seen_only_marks(make: MakeFrontier) -> None:
     assert f.add([task("http://a.test/x"), task("http://a.test/z")]) == [False, True]
 
 
+def test_seen_only_looks(make: MakeFrontier) -> None:
+    f = make()
+    f.add([task("http://a.test/queued")])
+    f.mark_seen(["http://a.test/marked"])
+    urls = ["http://a.test/queued", "http://a.test/marked", "http://a.test/new"]
+    assert f.seen(urls) == [True, True, False]
+    assert f.seen(urls) == [True, True, False]  # still not marked
+    assert f.seen([]) == []
+    assert f.add([task("http://a.test/new")]) == [True]
+
+
 def test_push_queues_without_the_seen_set(make: MakeFrontier) -> None:
     f = make()
     f.add([task("http://a.test/1")])

@@ -104,16 +104,24 @@ def test_admit_changes_nothing() -> None:
     assert not task.counted
 
 
-@pytest.mark.parametrize("counted", [False, True])
-def test_a_blocked_host_is_refused_before_robots_and_budget(counted: bool) -> None:
+@pytest.mark.parametrize("robots_allowed", [False, True])
+def test_a_refused_host_comes_before_its_robots_rules(robots_allowed: bool) -> None:
+    task = Task(url="http://169.254.169.254/x", depth=1)
+    verdict = admit(task, robots_allowed, PageBudget(), host_refused=True)
+    assert verdict is Verdict.HOST_REFUSED
+
+
+def test_a_refused_hosts_records_use_the_budget() -> None:
+    # They are records (blocked_address, robots_unavailable): --max-pages holds for them.
     full = PageBudget(max_pages=1)
     full.spend("other.test")
-    task = Task(url="http://169.254.169.254/x", depth=1, counted=counted)
-    assert admit(task, False, full, blocked=True) is Verdict.BLOCKED_ADDRESS
-    assert admit(task, True, PageBudget(), blocked=True) is Verdict.BLOCKED_ADDRESS
+    fresh = Task(url="http://dead.test/x", depth=1)
+    assert admit(fresh, True, full, host_refused=True) is Verdict.OVER_BUDGET
+    hop = Task(url="http://dead.test/x", depth=1, counted=True)  # its record is counted
+    assert admit(hop, True, full, host_refused=True) is Verdict.HOST_REFUSED
 
 
-def test_robots_fetches_are_not_the_guards_business() -> None:
-    # The fetcher refuses a robots.txt request itself; admission lets it go to it.
+def test_robots_fetches_are_never_refused_here() -> None:
+    # A robots.txt request goes to the fetcher, whose guard refuses it itself.
     task = Task(url="http://10.0.0.5/robots.txt", depth=0, robots=True)
-    assert admit(task, False, PageBudget(), blocked=True) is Verdict.START
+    assert admit(task, False, PageBudget(), host_refused=True) is Verdict.START

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,12 +58,23 @@ def test_chain_ending_at_a_pending_url_leaves_it_pending(tmp_path: Path) -> None
     state.close()
 
 
-def test_other_identity_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"seeds": ["http://b.test/"]}, "(the seeds differ)"),
+        ({"scope": "any"}, "(--scope differs)"),
+        ({"seeds": ["http://b.test/"], "scope": "any"}, "(the seeds and --scope differ)"),
+        ({"scope": "any", "allow": ["x"], "deny": ["y"]}, "(--scope, --allow and --deny differ)"),
+    ],
+)
+def test_other_identity_is_refused(tmp_path: Path, changes: dict[str, Any], words: str) -> None:
     CrawlState(str(tmp_path), IDENTITY).close()
-    with pytest.raises(UsageError, match="seeds differ"):
-        CrawlState(str(tmp_path), {**IDENTITY, "seeds": ["http://b.test/"]})
-    with pytest.raises(UsageError, match="scope, allow differ"):
-        CrawlState(str(tmp_path), {**IDENTITY, "scope": "any", "allow": ["x"]})
+    with pytest.raises(UsageError) as caught:
+        CrawlState(str(tmp_path), {**IDENTITY, **changes})
+    assert str(caught.value) == (
+        f"--state {tmp_path} holds another crawl {words}; resume with the same seeds, "
+        "--scope, --allow and --deny, or use a new DIR"
+    )
 
 
 def test_unusable_directory(tmp_path: Path) -> None:
@@ -70,3 +82,9 @@ def test_unusable_directory(tmp_path: Path) -> None:
     blocker.write_text("x", encoding="utf-8")
     with pytest.raises(UsageError, match="cannot use --state"):
         CrawlState(str(blocker / "sub"), IDENTITY)
+    with pytest.raises(UsageError, match=r"^cannot use --state \S+: it is a file, not a dir"):
+        CrawlState(str(blocker), IDENTITY)
+    with pytest.raises(
+        UsageError, match="^cannot use --state /proc/crawler-state: cannot create directory"
+    ):
+        CrawlState("/proc/crawler-state", IDENTITY)

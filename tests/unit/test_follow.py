@@ -1,10 +1,10 @@
-"""crawler.follow: which links of a page are followed, which are out of scope."""
+"""crawler.follow: which links of a page are followed, and why the others are not."""
 
 from __future__ import annotations
 
 import pytest
 
-from crawler.follow import LinkPlan, plan_links
+from crawler.follow import LinkPlan, extension_allowed, plan_links
 from crawler.scope import Scope
 
 SCOPE = Scope.build(["http://ex.com/"], "host")
@@ -19,7 +19,7 @@ def plan(
 
 
 def test_no_links() -> None:
-    assert plan([]) == LinkPlan([], [])
+    assert plan([]) == LinkPlan([], [], [], [])
 
 
 def test_in_scope_links_are_followed_out_of_scope_listed() -> None:
@@ -43,7 +43,7 @@ def test_nofollow_is_skipped_entirely() -> None:
 
 def test_nofollow_may_be_any_collection() -> None:
     result = plan_links([*IN, *OUT], frozenset({IN[0], OUT[1]}), 1, 5, SCOPE)
-    assert result == LinkPlan([IN[1], IN[2]], [OUT[0]])
+    assert result == LinkPlan([IN[1], IN[2]], [OUT[0]], [], [])
 
 
 def test_nofollow_names_no_link_of_the_page() -> None:
@@ -51,7 +51,7 @@ def test_nofollow_names_no_link_of_the_page() -> None:
 
 
 def test_every_link_nofollow() -> None:
-    assert plan([*IN, *OUT], nofollow=[*IN, *OUT]) == LinkPlan([], [])
+    assert plan([*IN, *OUT], nofollow=[*IN, *OUT]) == LinkPlan([], [], [], [])
 
 
 @pytest.mark.parametrize(
@@ -68,12 +68,13 @@ def test_every_link_nofollow() -> None:
 def test_depth_boundary(depth: int, max_depth: int, followed: bool) -> None:
     result = plan([*IN, *OUT], depth=depth, max_depth=max_depth)
     assert result.follow == (IN if followed else [])
+    assert result.beyond_depth == ([] if followed else IN)
     assert result.out_of_scope == OUT  # listed whatever the depth
 
 
 def test_out_of_scope_beyond_max_depth_skips_nofollow_still() -> None:
     result = plan([*IN, *OUT], nofollow=[OUT[0]], depth=3, max_depth=2)
-    assert result == LinkPlan([], [OUT[1]])
+    assert result == LinkPlan([], [OUT[1]], [], IN)
 
 
 @pytest.mark.parametrize(
@@ -94,6 +95,45 @@ def test_patterns_decide_scope(allow: list[str], deny: list[str], followed: list
 def test_domain_and_any_scope() -> None:
     links = ["http://ex.com/", "http://sub.ex.com/", "http://other.com/"]
     domain = plan_links(links, [], 1, 5, Scope.build(["http://ex.com/"], "domain"))
-    assert domain == LinkPlan(links[:2], links[2:])
+    assert domain == LinkPlan(links[:2], links[2:], [], [])
     every = plan_links(links, [], 1, 5, Scope.build(["http://ex.com/"], "any"))
-    assert every == LinkPlan(links, [])
+    assert every == LinkPlan(links, [], [], [])
+
+
+@pytest.mark.parametrize(
+    ("url", "accept", "reject", "allowed"),
+    [
+        ("http://ex.com/a.tar.gz", (), ("gz",), False),
+        ("http://ex.com/a.tar.gz", (), ("tar.gz",), False),
+        ("http://ex.com/a.TAR.GZ", (), ("gz",), False),  # case-insensitive
+        ("http://ex.com/a.tgz", (), ("gz",), True),  # not a ".gz" suffix
+        ("http://ex.com/a.html", ("html", "htm"), (), True),
+        ("http://ex.com/a.pdf", ("html", "htm"), (), False),  # not accepted
+        ("http://ex.com/a", ("html",), (), True),  # no extension: always passes
+        ("http://ex.com/", ("html",), ("gz",), True),
+        ("http://ex.com/dir.gz/page", (), ("gz",), True),  # the last segment only
+        ("http://ex.com/a.html?f=x.gz", (), ("gz",), True),  # not the query
+        ("http://ex.com/.profile", (), ("profile",), True),  # a dot file has none
+        ("http://ex.com/a.html", ("html",), ("html",), False),  # reject wins
+    ],
+)
+def test_extension_allowed(
+    url: str, accept: tuple[str, ...], reject: tuple[str, ...], allowed: bool
+) -> None:
+    assert extension_allowed(url, accept, reject) is allowed
+
+
+def test_rejected_links_are_listed_after_scope_before_depth() -> None:
+    links = [
+        "http://ex.com/a.gz",
+        "http://other.com/b.gz",
+        "http://ex.com/c",
+        "http://ex.com/d.zip",
+    ]
+    result = plan_links(links, [], 9, 5, SCOPE, reject_ext=("gz", "zip"))
+    assert result.out_of_scope == ["http://other.com/b.gz"]
+    assert result.rejected == ["http://ex.com/a.gz", "http://ex.com/d.zip"]
+    assert result.beyond_depth == ["http://ex.com/c"] and result.follow == []
+    accepted = plan_links(links, [], 1, 5, SCOPE, accept_ext=("zip",))
+    assert accepted.follow == ["http://ex.com/c", "http://ex.com/d.zip"]
+    assert accepted.rejected == ["http://ex.com/a.gz"]

@@ -103,9 +103,24 @@ def test_stats_fold() -> None:
 
 
 def test_counters_go_to_a_checkpoint_and_come_back() -> None:
-    stats = Stats(robots_excluded=3, out_of_scope=4, duplicates=5, dropped_links=6, pages=7)
+    stats = Stats(
+        robots_excluded=3,
+        out_of_scope=4,
+        duplicates=5,
+        dropped_links=6,
+        rejected=8,
+        beyond_depth=9,
+        pages=7,
+    )
     saved = stats.counters()
-    assert saved == {"robots_excluded": 3, "out_of_scope": 4, "duplicates": 5, "dropped_links": 6}
+    assert saved == {
+        "robots_excluded": 3,
+        "out_of_scope": 4,
+        "duplicates": 5,
+        "dropped_links": 6,
+        "rejected": 8,
+        "beyond_depth": 9,
+    }
     assert tuple(saved) == COUNTERS
     again = Stats()
     again.restore_counters(saved)

@@ -239,10 +239,42 @@ def test_status_without_error(status: int | None, allowed: bool) -> None:
 def test_a_host_the_guard_refused_is_blocked_with_its_message() -> None:
     book = RobotsBook("crawler/1")
     assert book.needs_fetch("10.0.0.5")
-    message = "10.0.0.5: 10.0.0.5 is private"
+    message = "10.0.0.5 is private"
     book.learn("10.0.0.5", None, "blocked_address", b"", blocked=message)
-    assert book.blocked("10.0.0.5") == message
-    assert not book.allowed("10.0.0.5", "http://10.0.0.5/")  # unavailable: disallow all
-    assert book.blocked("ex.com") is None
+    assert book.refusal("10.0.0.5") == ("blocked_address", message)
+    assert not book.allowed("10.0.0.5", "http://10.0.0.5/")
     book.learn("ex.com", 404, None, b"")
-    assert book.blocked("ex.com") is None and book.allowed("ex.com", "http://ex.com/")
+    assert book.refusal("ex.com") is None and book.allowed("ex.com", "http://ex.com/")
+
+
+@pytest.mark.parametrize(
+    ("status", "kind", "message", "starts"),
+    [
+        (None, "connect", "NewConnectionError: [Errno 111] Connection refused", "connect: "),
+        (None, "dns", "NameResolutionError: no such name", "dns: "),
+        (None, "timeout", None, "timeout"),
+        (None, "bad_response", "RemoteDisconnected", "bad_response: "),
+        (503, None, None, "status 503"),
+        (500, None, None, "status 500"),
+        (999, None, None, "status 999"),
+        (99, None, None, "status 99"),
+    ],
+)
+def test_an_unavailable_robots_txt_refuses_the_host(
+    status: int | None, kind: str | None, message: str | None, starts: str
+) -> None:
+    book = RobotsBook("crawler/1")
+    book.learn("dead.test", status, kind, b"", error_message=message)
+    refusal = book.refusal("dead.test")
+    assert refusal is not None and refusal[0] == "robots_unavailable"
+    assert refusal[1].startswith(starts) and "robots.txt of dead.test" in refusal[1]
+    assert not book.allowed("dead.test", "http://dead.test/")
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"), [(200, None), (404, None), (403, None), (301, None), (200, "too_large")]
+)
+def test_a_usable_robots_txt_refuses_nothing(status: int, kind: str | None) -> None:
+    book = RobotsBook("crawler/1")
+    book.learn("ok.test", status, kind, b"User-agent: *\nDisallow: /private\n")
+    assert book.refusal("ok.test") is None

@@ -37,9 +37,32 @@ def test_precedence_default_then_config_then_command_line(tmp_path: Path) -> Non
     assert s.per_host == 8  # built-in default
 
 
-def test_missing_default_config_is_fine_but_explicit_one_is_not(tmp_path: Path) -> None:
+def test_a_named_config_file_must_exist(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="config file not found"):
         load_settings(SEED, str(tmp_path / "nope.toml"))
+    with pytest.raises(UsageError, match="config file not found: .*nope.toml.*CRAWLER_CONFIG"):
+        load_settings(SEED, None, {"CRAWLER_CONFIG": str(tmp_path / "nope.toml")})
+
+
+def test_no_config_file_is_read_unless_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "default.toml").write_text("threads = 3\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert load_settings(SEED, None, {}).threads == Settings().threads
+    assert load_settings(SEED, None, {"CRAWLER_CONFIG": ""}).threads == Settings().threads
+
+
+def test_crawler_config_names_the_file_unless_config_does(tmp_path: Path) -> None:
+    named = tmp_path / "named.toml"
+    named.write_text("threads = 3\n", encoding="utf-8")
+    other = tmp_path / "other.toml"
+    other.write_text("threads = 5\n", encoding="utf-8")
+    environ = {"CRAWLER_CONFIG": str(named)}
+    assert load_settings(SEED, None, environ).threads == 3
+    assert load_settings(SEED, str(other), environ).threads == 5
+    assert load_settings({**SEED, "threads": 7}, None, environ).threads == 7
 
 
 @pytest.mark.parametrize(
