@@ -91,7 +91,6 @@ def worker_main(
     """Entry point of a worker process; returns when told to stop or the coordinator is gone.
 
     `guard` decides which addresses a request may connect to (the pool always gives one).
-
     With `cpu`, the process and every thread it starts run on that CPU only (see
     crawler/worker_entry.py for why).
     """
@@ -105,19 +104,9 @@ def worker_main(
         with send_lock:
             results.send(result)
 
+    shared = (index, settings, guard, inbox, successors, parse_jobs, send)
     fetchers = [
-        _thread(
-            _fetch_loop,
-            f"fetch-{index}-{n}",
-            index,
-            settings,
-            guard,
-            inbox,
-            successors,
-            parse_jobs,
-            send,
-        )
-        for n in range(settings.threads)
+        _thread(_fetch_loop, f"fetch-{index}-{n}", *shared) for n in range(settings.threads)
     ]
     parser = _thread(_parse_loop, f"parse-{index}", settings, parse_jobs, send)
     _read_tasks(tasks, successors, inbox)
