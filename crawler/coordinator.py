@@ -28,6 +28,7 @@ from crawler.messages import Result
 from crawler.pool import JOIN_TIMEOUT_S, Finished, Orphan, Worker, WorkerPool
 from crawler.progress import Progress
 from crawler.recorder import Recorder
+from crawler.records import internal_result
 from crawler.robots import RobotsBook
 from crawler.scope import Scope
 from crawler.settings import Settings
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 GRACE_S = 2.0
 # How often the loop wakes with nothing to do (notices dead workers, signals).
 IDLE_WAKE_S = 0.2
+# A task in flight at this many worker deaths is not handed out again.
+MAX_DEATHS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,11 +169,27 @@ class Coordinator:
             self._requeue(self.pool.replace(worker))
 
     def _requeue(self, orphans: Sequence[Orphan]) -> None:
-        """A dead worker's unfinished tasks go back to the front of their hosts' queues."""
+        """A dead worker's unfinished tasks go back to the front of their hosts' queues.
+
+        Not a third time: a task in flight at two worker deaths may be what kills them
+        (a page that crashes its parser), so it ends there, as an `internal` record.
+        """
+        again = []
         for orphan in orphans:
+            task = orphan.task
             if orphan.held_slot:
-                self.frontier.finish(orphan.task.host)
-        self.frontier.push([orphan.task for orphan in orphans], front=True)
+                self.frontier.finish(task.host)
+            task.deaths += 1
+            if task.deaths < MAX_DEATHS:
+                again.append(task)
+                continue
+            message = f"in flight when {task.deaths} worker processes died; not tried again"
+            log.error("%s: %s", task.url, message)
+            if task.robots:
+                self.answers.on_robots(task, internal_result(message))
+            else:
+                self.answers.refuse(task, ErrorKind.INTERNAL, message)
+        self.frontier.push(again, front=True)
 
     # -- dispatch -------------------------------------------------------------------
     def _dispatch(self) -> None:

@@ -68,6 +68,7 @@ class Task:
     robots_for: str | None = None  # the host whose robots.txt this chain fetches
     last_attempt: Result | None = None  # the 3xx answer that led to this hop
     counted: bool = False  # already counted against --max-pages / --max-pages-per-host
+    deaths: int = 0  # worker processes that died while this task was in flight
 
     @property
     def host(self) -> str:

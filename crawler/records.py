@@ -95,6 +95,11 @@ def not_attempted(epoch: float) -> Result:
     )
 
 
+def internal_result(message: str) -> Result:
+    """An attempt that ended in the crawler itself (a worker died under it)."""
+    return not_attempted(0.0)._replace(error_kind="internal", error_message=message)
+
+
 @dataclass(slots=True)
 class Stats:
     """The counters of out.json's `stats`, folded record by record."""

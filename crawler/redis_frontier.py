@@ -305,6 +305,7 @@ def _encode(task: Task) -> str:
             task.robots_for,
             attempt,
             task.counted,
+            task.deaths,
         ],
         separators=(",", ":"),
     )
@@ -312,7 +313,7 @@ def _encode(task: Task) -> str:
 
 def _decode(data: bytes | str) -> Task:
     (url, depth, referrer, origin, redirects, retries, hop_retries, robots, robots_for,
-     attempt, counted) = json.loads(data)  # fmt: skip
+     attempt, counted, deaths) = json.loads(data)  # fmt: skip
     return Task(
         url=url,
         depth=depth,
@@ -326,6 +327,7 @@ def _decode(data: bytes | str) -> Task:
         # The body is not kept: a hop's attempt is a 3xx page answer, never robots.txt.
         last_attempt=Result(*attempt) if attempt is not None else None,
         counted=counted,
+        deaths=deaths,
     )
 
 

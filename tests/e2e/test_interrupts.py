@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from crawler.worker import parse_backlog
 from scripts.site import SiteConfig, SiteServer, expected_urls
@@ -198,3 +200,56 @@ def test_repeated_worker_deaths_lose_nothing(
     # At most the URLs in flight at each kill: a request per thread, and the pages
     # fetched but still waiting for (or in) the worker's parse thread.
     assert len(twice) <= KILLS * (THREADS + parse_backlog(THREADS) + 1)
+
+
+@pytest.fixture
+def threaded_server() -> Iterator[HTTPServer]:
+    """A server that answers requests concurrently (a held one does not block the rest)."""
+    server = HTTPServer(host="127.0.0.1", threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    if server.is_running():
+        server.stop()
+
+
+def test_a_url_in_flight_at_two_worker_deaths_is_not_handed_out_again(
+    threaded_server: HTTPServer, start_crawler: StartCrawler, tmp_path: Path
+) -> None:
+    # /killer is held every time it is asked for, and its worker is killed meanwhile,
+    # as a page that crashes its parser would: after the second death it becomes an
+    # internal record, and the crawl ends normally.
+    arrivals: list[float] = []
+    release = threading.Event()
+
+    def killer(request: Request) -> Response:
+        arrivals.append(time.monotonic())
+        release.wait(20)
+        return Response("<title>never</title>", content_type="text/html")
+
+    threaded_server.expect_request("/robots.txt").respond_with_data("", status=404)
+    threaded_server.expect_request("/").respond_with_data(
+        '<a href="/killer">k</a><a href="/ok">ok</a>', content_type="text/html"
+    )
+    threaded_server.expect_request("/ok").respond_with_data("<title>ok</title>")
+    threaded_server.expect_request("/killer").respond_with_handler(killer)
+    proc = start_crawler("--seed", threaded_server.url_for("/"), "--procs", "1", "--threads", "2")
+    try:
+        for death in (1, 2):
+            wait_for(lambda d=death: len(arrivals) >= d, 30, f"/killer asked for ({death})")
+            (victim,) = wait_for(lambda: worker_pids(proc.pid), 5, "the worker")
+            os.kill(victim, signal.SIGKILL)
+            wait_for(lambda v=victim: set(worker_pids(proc.pid)) - {v}, 10, "a new worker")
+        _, err = proc.communicate(timeout=30)
+    finally:
+        release.set()
+    assert proc.returncode == 0, err
+    assert len(arrivals) == 2  # not a third time
+    assert err.count("worker 0 died") == 2, err
+    data = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
+    by_url = {p["url"]: p for p in data["pages"]}
+    killed = by_url[threaded_server.url_for("/killer")]
+    assert killed["error"]["kind"] == "internal" and killed["status"] is None
+    assert "2 worker processes died" in killed["error"]["message"]
+    assert by_url[threaded_server.url_for("/ok")]["status"] == 200
+    assert data["complete"] is True
