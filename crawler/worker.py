@@ -39,6 +39,7 @@ from crawler.errors import ErrorKind
 from crawler.fetcher import Attempt, Fetcher
 from crawler.links import is_html, parse_page
 from crawler.messages import Result, TaskMessage
+from crawler.records import not_attempted
 from crawler.robots import ROBOTS_MAX_BYTES
 from crawler.settings import Settings
 
@@ -327,16 +328,9 @@ def _result(attempt: Attempt, task_id: int, index: int, body: bytes = b"") -> Re
 
 
 def _internal_result(task_id: int, index: int | None, exc: Exception) -> Result:
-    return Result(
+    return not_attempted(time.time())._replace(
         task_id=task_id,
         worker=index,
-        status=None,
-        content_type=None,
-        location=None,
-        retry_after=None,
-        bytes=0,
-        elapsed_ms=0.0,
-        fetched_at=time.time(),
         error_kind=str(ErrorKind.INTERNAL),
         error_message=f"{type(exc).__name__}: {exc}",
     )
