@@ -1,4 +1,4 @@
-"""The address guard (SPEC "Address guard"): classify an IP address, allow or refuse it.
+"""The address guard (docs/contract.md#address-guard): classify an IP address, allow or refuse it.
 
 Pure: it judges addresses that were already resolved and never resolves or connects itself.
 """
@@ -14,7 +14,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class AddressClass(StrEnum):
-    """SPEC's address classes; the values are the words that refusal messages show."""
+    """The address classes; the values are the words that refusal messages show."""
 
     LINK_LOCAL = "link-local"
     MULTICAST = "multicast"
@@ -41,7 +41,7 @@ def _networks(*networks: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Net
     return tuple(ipaddress.ip_network(network) for network in networks)
 
 
-# SPEC's ranges, in SPEC's order: the first match wins. Written out instead of using
+# The contract's ranges, in its order: the first match wins. Written out instead of using
 # Python's is_private/is_link_local, whose meaning differs (is_private includes 169.254/16
 # and excludes 100.64/10) and changes between patch releases (gh-113171).
 # Only 0.0.0.0 itself is unspecified; the rest of 0.0.0.0/8 ("this network", RFC 1122
@@ -125,7 +125,7 @@ def _judge(address: str | IPAddress) -> tuple[AddressClass, ipaddress.IPv4Addres
 
 
 def classify(address: str | IPAddress) -> AddressClass:
-    """SPEC's class of an IP address (brackets and a zone id allowed); ValueError if none."""
+    """The class of an IP address (brackets and a zone id allowed); ValueError if none."""
     return _judge(address)[0]
 
 

@@ -42,7 +42,7 @@ BATCH = 1000  # URLs per script call: like a page's links, one call per page
 PIPELINE = 4  # script calls per round trip
 SCAN_CHUNK = 10_000  # buckets asked about per pipeline when counting and checking them
 TARGET_BYTES_PER_URL = 32
-# A derived crawl name is 12 hex digits (SPEC); the key's length is part of the cost.
+# A derived crawl name is 12 hex digits; the key's length is part of the cost.
 CRAWL = hashlib.sha256(b"bench_seen_redis").hexdigest()[:12]
 
 # ARGV[1]: the key prefix, then (bucket, field) per URL; 1 = added, 0 = already seen.

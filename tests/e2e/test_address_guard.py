@@ -1,4 +1,4 @@
-"""The address guard through the real command line (SPEC "Address guard").
+"""The address guard through the real command line (docs/contract.md#address-guard).
 
 A loopback page links or redirects to the metadata service, private ranges, IPv6 and
 numeric spellings of them, and names a hosts file maps to them; each must become a
@@ -142,7 +142,7 @@ def redirect(location: str) -> dict[str, Any]:
 def assert_refused(
     record: dict[str, Any], address: str, address_class: str, robots_args: tuple[str, ...]
 ) -> None:
-    """A URL the guard refused: no answer, nothing read, not retried (SPEC out.json).
+    """A URL the guard refused: no answer, nothing read, not retried (contract: page records).
 
     With robots.txt the refusal comes first, for the robots.txt request, and the URL is
     refused by the coordinator, which no worker attempted. With --ignore-robots the
@@ -258,10 +258,10 @@ def test_ipv6_forms(tmp_path: Path, robots_args: tuple[str, ...]) -> None:
         record = site.record(loopback_url)
         assert record["error"]["kind"] == "connect", record  # tried, and refused by the OS
     else:
-        # Its robots.txt cannot be fetched: whatever the crawler makes of that, the guard
-        # had no say (see SPEC robots_unavailable), so there is no blocked record of it.
+        # Its robots.txt cannot be fetched (the server is on 127.0.0.1 only): a
+        # robots_unavailable record, not a blocked one: the guard had no say.
         found = site.crawl.by_url().get(loopback_url)
-        assert found is None or found["error"]["kind"] != "blocked_address", found
+        assert found is not None and found["error"]["kind"] == "robots_unavailable", found
     assert site.crawl.stats["by_error"]["blocked_address"] == len(IPV6_LINKS)
 
 

@@ -1,4 +1,4 @@
-"""crawler.addresses: SPEC's address classes, and what the address guard allows."""
+"""crawler.addresses: the address classes, and what the address guard allows."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ IPV4_BOUNDARIES = [
     ("127.255.255.254", LOOPBACK),
     ("127.255.255.255", LOOPBACK),
     ("128.0.0.0", GLOBAL),
-    # link-local 169.254.0.0/16 (Python's is_private includes it; SPEC does not)
+    # link-local 169.254.0.0/16 (Python's is_private includes it; the contract does not)
     ("169.253.255.255", GLOBAL),
     ("169.254.0.0", LINK_LOCAL),
     ("169.254.169.254", LINK_LOCAL),
