@@ -7,6 +7,7 @@ run, 2 for a missing nginx, 130 when interrupted (SIGINT or SIGTERM).
 from __future__ import annotations
 
 import argparse
+import shlex
 import shutil
 import signal
 import subprocess
@@ -62,6 +63,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         dest="scrapy",
         action="store_false",
         help="leave Scrapy out (quick A/B runs); ratios are then against the baseline",
+    )
+    p.add_argument(
+        "--crawler-args",
+        metavar="ARGS",
+        default="",
+        help="extra arguments for this checkout's crawler only (split like a shell line); "
+        "with --baseline naming this checkout, the same code runs with and without them",
     )
     p.add_argument("--serve-latency", metavar="DIR", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -125,7 +133,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     sites: dict[int, BuiltSite] = {}
     work = Path(tempfile.mkdtemp(prefix="crawler-bench-"))
     try:
-        chosen = scenarios(names, args.pages, args.latency_pages, args.baseline, args.scrapy)
+        chosen = scenarios(
+            names,
+            args.pages,
+            args.latency_pages,
+            args.baseline,
+            args.scrapy,
+            shlex.split(args.crawler_args),
+        )
         for scenario in chosen:
             if scenario.pages not in sites:
                 cfg = SiteConfig(pages=scenario.pages, links=LINKS, hosts=1, page_bytes=PAGE_BYTES)

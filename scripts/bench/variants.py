@@ -39,6 +39,7 @@ class Variant:
     per_host: int = 32
     first_round_only: bool = False  # the scaling scenario's Scrapy anchor runs once
     checkout: Path | None = None  # a crawler from another checkout (--baseline); None: ours
+    extra_args: tuple[str, ...] = ()  # --crawler-args: for this checkout's crawler only
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +59,13 @@ class Command:
 
 
 def baseline_twin(variant: Variant, checkout: Path) -> Variant:
-    """The same crawler variant run from `checkout`: "crawler p2" -> "crawler@old p2"."""
+    """The same crawler variant run from `checkout`: "crawler p2" -> "crawler@old p2".
+
+    It never gets --crawler-args: with --baseline naming this very checkout, the two
+    columns are one code with and without those arguments.
+    """
     name = variant.name.replace(CRAWLER, f"{CRAWLER}@{checkout.name}", 1)
-    return dataclasses.replace(variant, name=name, checkout=checkout)
+    return dataclasses.replace(variant, name=name, checkout=checkout, extra_args=())
 
 
 def scenarios(
@@ -69,9 +74,11 @@ def scenarios(
     latency_pages: int,
     baseline: Path | None = None,
     scrapy: bool = True,
+    crawler_args: Sequence[str] = (),
 ) -> list[Scenario]:
     """The named scenarios; with `baseline`, each crawler variant gets a twin from that
-    checkout right after it; without `scrapy`, Scrapy is left out."""
+    checkout right after it; without `scrapy`, Scrapy is left out; `crawler_args` go to
+    this checkout's crawler variants."""
     crawler_fast = Variant(CRAWLER, "crawler", procs=2, threads=8, per_host=32)
     scrapy_variant = Variant(SCRAPY, "scrapy")
     known: dict[str, tuple[int, Literal["nginx", "latency"], tuple[Variant, ...]]] = {
@@ -95,7 +102,22 @@ def scenarios(
             ),
         ),
     }
-    return [_scenario(name, *known[name], baseline, scrapy) for name in names]
+    chosen = [_scenario(name, *known[name], baseline, scrapy) for name in names]
+    if not crawler_args:
+        return chosen
+    extra = tuple(crawler_args)
+    return [
+        dataclasses.replace(
+            scenario,
+            variants=tuple(
+                dataclasses.replace(v, extra_args=extra)
+                if v.kind == "crawler" and v.checkout is None
+                else v
+                for v in scenario.variants
+            ),
+        )
+        for scenario in chosen
+    ]
 
 
 def _scenario(
@@ -148,6 +170,7 @@ def crawler_command(
         "--no-progress",
         "--log-level",
         "WARNING",
+        *variant.extra_args,
     )
     if variant.checkout is None:
         return Command(argv, ROOT)

@@ -385,3 +385,15 @@ def test_options_baseline_and_no_scrapy(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exc:
         parse_args(["--baseline", str(tmp_path)])  # no crawler there
     assert exc.value.code == 2
+
+
+def test_crawler_args_go_to_this_checkouts_crawler_only() -> None:
+    extra = ["--extract", "title=title", "--extract", "links=a@href"]
+    (fast,) = scenarios(["fast"], 100, 100, baseline=ROOT, scrapy=False, crawler_args=extra)
+    ours, twin = fast.variants
+    assert ours.extra_args == tuple(extra) and twin.extra_args == ()
+    mine = crawler_command(ours, "http://127.0.0.1:9/", Path("/w/out.json"))
+    theirs = crawler_command(twin, "http://127.0.0.1:9/", Path("/w/out.json"))
+    assert mine.argv[-4:] == tuple(extra) and "--extract" not in theirs.argv
+    assert fast.ratios == (("crawler", f"crawler@{ROOT.name}"),)
+    assert parse_args(["--crawler-args", "--extract 'a b=c'"]).crawler_args == "--extract 'a b=c'"
