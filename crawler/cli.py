@@ -146,6 +146,13 @@ def build_parser() -> argparse.ArgumentParser:
     g = _Group(p, "output")
     g.add("-o", "--out", metavar="PATH", help="the JSON result, written at the end")
     g.add("--jsonl", metavar="PATH", help="also append each page record as a JSON line")
+    g.add(
+        "--extract",
+        action="append",
+        metavar="NAME=SELECTOR",
+        help="add to each 2xx HTML record's data NAME: the text of every match of the CSS "
+        "SELECTOR, or an attribute's values with SELECTOR@attr; repeatable",
+    )
 
     g = _Group(p, "state and configuration")
     g.add("--state", metavar="DIR", help="checkpoint the crawl here; the same command resumes")

@@ -1,13 +1,15 @@
 """Parse an HTML body into a title and its links (docs/contract.md#outjson: links, title).
 
 Pure: bytes in, values out. No I/O, no clock. Only the tags that matter are built
-(a SoupStrainer), because parsing is the worker's hottest loop.
+(a SoupStrainer), because parsing is the worker's hottest loop; with --extract the
+selectors may name any tag, so the whole tree is built once and serves both.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bs4 import BeautifulSoup
@@ -21,6 +23,7 @@ from w3lib.encoding import (
     to_unicode,
 )
 
+from crawler.extract import Extractor, extract
 from crawler.urls import InvalidURL, canonicalize
 
 HTML_MEDIA_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -79,6 +82,7 @@ class ParsedPage:
     links: list[str]  # canonical http(s), each once, in document order, self-links too
     nofollow: list[str]  # the links not to follow (rel or meta robots), in `links` order
     dropped_links: int  # occurrences longer than max_url_length in canonical form
+    data: dict[str, list[str]] | None = None  # --extract name -> values; None without
 
 
 def is_html(content_type: str | None, body_start: bytes = b"") -> bool:
@@ -176,9 +180,15 @@ def _detect_encoding(body: bytes) -> str:
 
 
 def parse_page(
-    body: bytes, *, url: str, http_charset: str | None, max_url_length: int
+    body: bytes,
+    *,
+    url: str,
+    http_charset: str | None,
+    max_url_length: int,
+    extractors: Sequence[Extractor] = (),
 ) -> ParsedPage:
-    """Title and links of an HTML page fetched from `url` (canonical).
+    """Title and links of an HTML page fetched from `url` (canonical), and with
+    `extractors` its `data`.
 
     Links longer than `max_url_length` in canonical form are counted per occurrence
     in `dropped_links` and left out. Non-http(s) and unparseable hrefs are skipped.
@@ -187,21 +197,31 @@ def parse_page(
     if "<" not in text:
         # No tags, so nothing to find; bs4 would also warn that such short text
         # "looks like a filename".
-        return ParsedPage(title=None, links=[], nofollow=[], dropped_links=0)
+        data: dict[str, list[str]] | None = None
+        if extractors:
+            data = {extractor.name: [] for extractor in extractors}
+        return ParsedPage(title=None, links=[], nofollow=[], dropped_links=0, data=data)
     if text.startswith("<?xml"):
         # bs4 warns (an error under pytest) about a document that starts with an XML
         # declaration; the charset it names was already applied, and a leading space,
         # which the parser skips, is enough to keep bs4 quiet.
         text = " " + text
-    # multi_valued_attributes=None: rel arrives as a string we split ourselves.
-    soup = BeautifulSoup(text, "lxml", parse_only=_STRAINER, multi_valued_attributes=None)
+    # multi_valued_attributes=None: rel arrives as a string we split ourselves (and an
+    # extracted class attribute as the page wrote it). Without extractors only the tags
+    # the links and title need are built; with them the whole tree, parsed once.
+    strainer = None if extractors else _STRAINER
+    soup = BeautifulSoup(text, "lxml", parse_only=strainer, multi_valued_attributes=None)
     links, dropped = _collect_links(soup, _base_url(soup, url), max_url_length)
     if _meta_robots_nofollow(soup):
         nofollow = list(links)
     else:
         nofollow = [link for link, followable in links.items() if not followable]
     return ParsedPage(
-        title=_title(soup), links=list(links), nofollow=nofollow, dropped_links=dropped
+        title=_title(soup),
+        links=list(links),
+        nofollow=nofollow,
+        dropped_links=dropped,
+        data=extract(soup, extractors) if extractors else None,
     )
 
 

@@ -30,8 +30,9 @@ class Result(NamedTuple):
     """The outcome of one attempt, as the worker reports it.
 
     `error_kind` is an error kind's value (a plain str) or None. title, links,
-    nofollow and dropped_links are filled in for a 2xx HTML page once it is parsed;
-    `body` only for robots.txt (its first part, what RFC 9309 asks to parse).
+    nofollow and dropped_links are filled in for a 2xx HTML page once it is parsed,
+    `data` too when the crawl has --extract; `body` only for robots.txt (its first
+    part, what RFC 9309 asks to parse).
     """
 
     task_id: int
@@ -50,3 +51,4 @@ class Result(NamedTuple):
     nofollow: Sequence[str] = ()  # the links not to follow, a subset of `links`
     dropped_links: int = 0  # links left out for --max-url-length
     body: builtins.bytes = b""  # `bytes` is a field name above
+    data: dict[str, list[str]] | None = None  # --extract name -> values

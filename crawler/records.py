@@ -53,12 +53,13 @@ def build_record(
     """One page record from its last attempt, as a worker reported it.
 
     `error` overrides the attempt's own error (a redirect the chain refused); the
-    record then keeps the attempt's 3xx status.
+    record then keeps the attempt's 3xx status. A `data` key only where the worker
+    extracted (a 2xx HTML page of a crawl with --extract), after all the others.
     """
     if error is None:
         error = error_info(attempt.error_kind, attempt.error_message)
     parsed = error is None and attempt.status is not None
-    return {
+    record: dict[str, Any] = {
         "url": url,
         "final_url": final_url,
         "redirects": list(redirects),
@@ -75,6 +76,9 @@ def build_record(
         "worker": attempt.worker,
         "error": error,
     }
+    if parsed and attempt.data is not None:
+        record["data"] = attempt.data
+    return record
 
 
 def not_attempted(epoch: float) -> Result:

@@ -291,7 +291,11 @@ return {tostring(wait), num(redis.call('GET', P .. 'queued'), 0)}
 
 def _encode(task: Task) -> str:
     """A task as JSON, depth second (the scripts read it to hold deeper tasks back)."""
-    attempt = list(task.last_attempt[:-1]) if task.last_attempt is not None else None
+    attempt = None
+    if task.last_attempt is not None:
+        # Every field by name but the body: a hop's attempt is a 3xx page answer, never a
+        # robots.txt one, so it has no body (and bytes are not JSON).
+        attempt = {k: v for k, v in task.last_attempt._asdict().items() if k != "body"}
     return json.dumps(
         [
             task.url,
@@ -324,8 +328,7 @@ def _decode(data: bytes | str) -> Task:
         hop_retries=hop_retries,
         robots=robots,
         robots_for=robots_for,
-        # The body is not kept: a hop's attempt is a 3xx page answer, never robots.txt.
-        last_attempt=Result(*attempt) if attempt is not None else None,
+        last_attempt=Result(**attempt) if attempt is not None else None,
         counted=counted,
         deaths=deaths,
     )

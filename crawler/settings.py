@@ -63,6 +63,7 @@ class Settings:
     allow_private: bool = False
     accept_ext: tuple[str, ...] = ()
     reject_ext: tuple[str, ...] = ()
+    extract: tuple[str, ...] = ()  # NAME=SELECTOR[@attr], checked by crawler/extract.py
     state: str | None = None
     log_level: str = "INFO"
     progress: bool | None = None  # None: on when stderr is a terminal
@@ -75,13 +76,13 @@ class Settings:
         """The effective settings for out.json: header values are never written."""
         data = dataclasses.asdict(self)
         data["header"] = [_split_header(h)[0] for h in self.header]
-        for key in ("seed", "allow", "deny", "accept_ext", "reject_ext"):
+        for key in ("seed", "allow", "deny", "accept_ext", "reject_ext", "extract"):
             data[key] = list(data[key])
         return data
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
-_TUPLE_FIELDS = {"seed", "allow", "deny", "header", "accept_ext", "reject_ext"}
+_TUPLE_FIELDS = {"seed", "allow", "deny", "header", "accept_ext", "reject_ext", "extract"}
 # File extensions: "gz, .TAR.gz" -> ("gz", "tar.gz"); a list or one comma-separated string.
 _EXTENSION_FIELDS = {"accept_ext", "reject_ext"}
 _OPTIONAL_STR = {"seeds", "jsonl", "state"}
@@ -158,6 +159,8 @@ def _check(key: str, value: Any, where: str) -> Any:
             _check_item(key, item, bad)
         if key in _EXTENSION_FIELDS:
             return _extensions(items)
+        if key == "extract" and items:
+            _check_extractors(items, bad)
         return tuple(items)
     if key in _OPTIONAL_STR or kind == "str":
         if not isinstance(value, str) or not value:
@@ -223,6 +226,18 @@ def _extensions(items: list[str] | tuple[str, ...]) -> tuple[str, ...]:
             if extension:
                 found.setdefault(extension, None)
     return tuple(found)
+
+
+def _check_extractors(items: list[str] | tuple[str, ...], bad: Callable[[str], UsageError]) -> None:
+    # Imported only when there are extractors to check: soupsieve brings bs4 and lxml,
+    # which a crawl without --extract leaves to the workers' forkserver
+    # (tests/unit/test_startup.py).
+    from crawler.extract import BadExtractor, parse_extractors
+
+    try:  # names must also differ from one another: check them all together
+        parse_extractors(items)
+    except BadExtractor as exc:
+        raise bad(str(exc)) from None
 
 
 def _check_item(key: str, item: str, bad: Callable[[str], UsageError]) -> None:

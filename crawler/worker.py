@@ -36,6 +36,7 @@ from multiprocessing.connection import Connection
 
 from crawler.addresses import AddressGuard
 from crawler.errors import ErrorKind
+from crawler.extract import Extractor, parse_extractors
 from crawler.fetcher import Attempt, Fetcher
 from crawler.links import is_html, parse_page
 from crawler.messages import Result, TaskMessage
@@ -105,11 +106,13 @@ def worker_main(
         with send_lock:
             results.send(result)
 
-    shared = (index, settings, guard, inbox, successors, parse_jobs, send)
+    # Checked by the coordinator before the first request; compiled once per process.
+    extractors = parse_extractors(settings.extract)
+    shared = (index, settings, extractors, guard, inbox, successors, parse_jobs, send)
     fetchers = [
         _thread(_fetch_loop, f"fetch-{index}-{n}", *shared) for n in range(settings.threads)
     ]
-    parser = _thread(_parse_loop, f"parse-{index}", settings, parse_jobs, send)
+    parser = _thread(_parse_loop, f"parse-{index}", settings, extractors, parse_jobs, send)
     _read_tasks(tasks, successors, inbox)
     for _ in fetchers:
         inbox.put(None)
@@ -189,6 +192,7 @@ def mmap_large_blocks() -> bool:
 def _fetch_loop(
     index: int,
     settings: Settings,
+    extractors: tuple[Extractor, ...],
     guard: AddressGuard | None,
     inbox: queue.SimpleQueue[TaskMessage | None],
     successors: Successors,
@@ -213,7 +217,7 @@ def _fetch_loop(
                 parse_jobs.put(ParseJob(page, result))
             else:  # nothing to go on with, or the parse thread is behind: parse here
                 if page is not None:
-                    result = parse_step(page, result, settings.max_url_length)
+                    result = parse_step(page, result, settings.max_url_length, extractors)
                 try:
                     send(result)
                 except (OSError, ValueError):
@@ -234,11 +238,14 @@ def parse_backlog(threads: int) -> int:
 
 
 def _parse_loop(
-    settings: Settings, parse_jobs: queue.SimpleQueue[ParseJob | None], send: Send
+    settings: Settings,
+    extractors: tuple[Extractor, ...],
+    parse_jobs: queue.SimpleQueue[ParseJob | None],
+    send: Send,
 ) -> None:
     while (job := parse_jobs.get()) is not None:
         try:
-            send(parse_step(job.page, job.result, settings.max_url_length))
+            send(parse_step(job.page, job.result, settings.max_url_length, extractors))
         except (OSError, ValueError):
             return  # the coordinator is gone
 
@@ -258,10 +265,16 @@ class ParseJob:
     result: Result  # of the page's attempt; the parse adds title and links
 
 
-def handle(fetcher: Fetcher, message: TaskMessage, index: int, max_url_length: int) -> Result:
+def handle(
+    fetcher: Fetcher,
+    message: TaskMessage,
+    index: int,
+    max_url_length: int,
+    extractors: tuple[Extractor, ...] = (),
+) -> Result:
     """One task to one result: fetched, then parsed if it is an HTML page."""
     result, page = fetch_step(fetcher, message, index)
-    return result if page is None else parse_step(page, result, max_url_length)
+    return result if page is None else parse_step(page, result, max_url_length, extractors)
 
 
 def fetch_step(
@@ -292,11 +305,20 @@ def fetch_step(
         return _internal_result(message.task_id, index, exc), None
 
 
-def parse_step(page: FetchedPage, result: Result, max_url_length: int) -> Result:
-    """Complete a fetched page's result with its title and links."""
+def parse_step(
+    page: FetchedPage,
+    result: Result,
+    max_url_length: int,
+    extractors: tuple[Extractor, ...] = (),
+) -> Result:
+    """Complete a fetched page's result with its title and links (and its --extract data)."""
     try:
         parsed = parse_page(
-            page.body, url=page.url, http_charset=page.charset, max_url_length=max_url_length
+            page.body,
+            url=page.url,
+            http_charset=page.charset,
+            max_url_length=max_url_length,
+            extractors=extractors,
         )
     except Exception as exc:  # a bug, not the server's fault: record it, go on
         log.error("internal error on %s\n%s", page.url, traceback.format_exc())
@@ -306,6 +328,7 @@ def parse_step(page: FetchedPage, result: Result, max_url_length: int) -> Result
         links=parsed.links,
         nofollow=parsed.nofollow,
         dropped_links=parsed.dropped_links,
+        data=parsed.data,
     )
 
 

@@ -14,6 +14,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from crawler import worker
+from crawler.extract import parse_extractors
 from crawler.fetcher import Fetcher
 from crawler.messages import Result, TaskMessage
 from crawler.settings import default_settings
@@ -35,6 +36,25 @@ def test_html_page_becomes_a_parsed_result(httpserver: HTTPServer, fetcher: Fetc
     assert result.task_id == 7 and result.worker == 3
     assert result.status == 200 and result.title == "Hi"
     assert list(result.links) == [httpserver.url_for("/a?a=1&b=2")]
+
+
+def test_extractors_add_data_to_html_results_only(httpserver: HTTPServer, fetcher: Fetcher) -> None:
+    httpserver.expect_request("/").respond_with_data(
+        '<title>Hi</title><h1>One</h1><a href="/a">a</a>', content_type="text/html"
+    )
+    httpserver.expect_request("/gone").respond_with_data("<h1>x</h1>", status=404)
+    extractors = parse_extractors(["h=h1", "l=a@href"])
+    page = worker.handle(
+        fetcher, TaskMessage(1, httpserver.url_for("/"), False, False), 0, 2048, extractors
+    )
+    assert page.data == {"h": ["One"], "l": ["/a"]} and page.title == "Hi"
+    assert list(page.links) == [httpserver.url_for("/a")]
+    gone = worker.handle(
+        fetcher, TaskMessage(2, httpserver.url_for("/gone"), False, False), 0, 2048, extractors
+    )
+    assert gone.status == 404 and gone.data is None
+    plain = worker.handle(fetcher, TaskMessage(3, httpserver.url_for("/"), False, False), 0, 2048)
+    assert plain.data is None
 
 
 def test_robots_result_carries_the_body(httpserver: HTTPServer, fetcher: Fetcher) -> None:

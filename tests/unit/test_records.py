@@ -55,6 +55,27 @@ def test_record_has_exactly_the_spec_keys() -> None:
     assert record["links"] == ["http://a.test/x"] and record["error"] is None
 
 
+def test_extracted_data_comes_last_and_only_when_extracted() -> None:
+    def record(attempt: Result) -> dict[str, Any]:
+        return build_record(
+            url="http://a.test/",
+            final_url="http://a.test/",
+            redirects=[],
+            depth=0,
+            referrer=None,
+            attempt=attempt,
+            retries=0,
+        )
+
+    data = {"h": ["Hi"], "none": []}
+    with_data = record(ATTEMPT._replace(data=data))
+    assert list(with_data) == [*KEYS, "data"]
+    assert with_data["data"] == data
+    assert "data" not in record(ATTEMPT)  # a crawl without --extract
+    failed = ATTEMPT._replace(status=None, error_kind="timeout", error_message="t", data=data)
+    assert "data" not in record(failed)
+
+
 def test_failed_record_has_no_title_or_links() -> None:
     failed = ATTEMPT._replace(status=None, error_kind="timeout", error_message="deadline")
     record = build_record(

@@ -97,6 +97,10 @@ def test_bad_config_names_the_problem(tmp_path: Path, text: str, message: str) -
         ({"header": ["X-A: 1\r\nEvil: 2"]}, "header"),
         ({"log_level": "LOUD"}, "log-level"),
         ({"max_bytes": 0}, "max-bytes"),
+        ({"extract": ["h=a["]}, r"extract \(command line\): bad CSS selector 'a\['"),
+        ({"extract": ["no selector"]}, "extract.*NAME=SELECTOR"),
+        ({"extract": ["h=h1", "h=h2"]}, "extract.*'h' given twice"),
+        ({"extract": ["a b=h1"]}, "extract.*bad name"),
     ],
 )
 def test_bad_values_are_usage_errors(given: dict, message: str) -> None:
@@ -116,3 +120,15 @@ def test_settings_json_lists_header_names_only() -> None:
     assert "secret" not in repr(data)
     assert s.headers() == {"X-Token": "secret", "Cookie": "a=b"}
     assert data["procs"] >= 1 and data["threads"] == 8
+
+
+def test_extract_from_config_and_command_line(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('extract = ["t=title", "l=a@href"]\n', encoding="utf-8")
+    s = load_settings(SEED, str(config))
+    assert s.extract == ("t=title", "l=a@href")
+    assert s.to_json()["extract"] == ["t=title", "l=a@href"]
+    assert load_settings({**SEED, "extract": ["h=h1"]}, str(config)).extract == ("h=h1",)
+    config.write_text('extract = ["t=title["]\n', encoding="utf-8")
+    with pytest.raises(UsageError, match="extract.*config file.*bad CSS selector"):
+        load_settings(SEED, str(config))
