@@ -235,8 +235,12 @@ class Coordinator:
             if not task.robots and not task.counted:
                 task.counted = True
                 self.budget.spend(task.host)
-            if refusal is None:
-                return True
+        if verdict is Verdict.START:
+            # Also a robots.txt request (a redirect) to a refused host: the fetcher's
+            # guard refuses it, and it is no page record to write here.
+            return True
+        if verdict is Verdict.HOST_REFUSED:
+            assert refusal is not None  # admit() said so
             kind, message = refusal
             self.answers.refuse(task, ErrorKind(kind), message)
             return False
