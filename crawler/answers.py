@@ -183,16 +183,8 @@ class Answers:
             settings.reject_ext,
         )
         stats = self.recorder.stats
-        if plan.out_of_scope:
-            marked = self.frontier.mark_seen(plan.out_of_scope)
-            new = [url for url, is_new in zip(plan.out_of_scope, marked, strict=True) if is_new]
-            stats.out_of_scope += len(new)
-            self.recorder.given_up(new)
-        if plan.rejected:
-            marked = self.frontier.mark_seen(plan.rejected)
-            new = [url for url, is_new in zip(plan.rejected, marked, strict=True) if is_new]
-            stats.rejected += len(new)
-            self.recorder.given_up(new)
+        stats.out_of_scope += self._give_up(plan.out_of_scope)
+        stats.rejected += self._give_up(plan.rejected)
         if plan.beyond_depth:
             # Not marked seen: a resumed crawl with a higher --max-depth must find them.
             # Those not seen (crawled or queued) already count, once each.
@@ -209,6 +201,15 @@ class Answers:
                 [Task(url=link, depth=depth, referrer=referrer) for link in plan.follow]
             )
             stats.duplicates += len(plan.follow) - queued
+
+    def _give_up(self, urls: Sequence[str]) -> int:
+        """Mark links never to be followed as seen; how many were new (counted once each)."""
+        if not urls:
+            return 0
+        marked = self.frontier.mark_seen(urls)
+        new = [url for url, is_new in zip(urls, marked, strict=True) if is_new]
+        self.recorder.given_up(new)
+        return len(new)
 
     def queue(self, tasks: Sequence[Task]) -> int:
         """Queue new page records (unless seen already); how many were new."""
