@@ -23,7 +23,15 @@ from crawler.crawl import run_crawl
 from crawler.errors import CrawlerError, Interrupted, UsageError
 from crawler.progress import Progress
 from crawler.seeds import parse_seeds, read_seed_lines, shown
-from crawler.settings import CONFIG_ENV, FIELDS, LOG_LEVELS, SCOPES, Settings, load_settings
+from crawler.settings import (
+    CONFIG_ENV,
+    FIELDS,
+    LOG_LEVELS,
+    SCOPES,
+    Settings,
+    extensions,
+    load_settings,
+)
 from crawler.worker_entry import stop_worker_processes, worker_context
 
 log = logging.getLogger("crawler")
@@ -196,9 +204,8 @@ def _shown_default(key: str) -> str | None:
 
 
 def _extensions(text: str) -> list[str]:
-    """`gz,tar.gz, .ZIP` -> ["gz", "tar.gz", "zip"]: case-insensitive, like wget's -A/-R."""
-    found = [part.strip().lstrip(".").lower() for part in text.split(",")]
-    found = [extension for extension in found if extension]
+    """One --accept-ext / --reject-ext value as settings.extensions() reads it; none is an error."""
+    found = list(extensions([text]))
     if not found:
         raise argparse.ArgumentTypeError(f"expected comma-separated file extensions: {text!r}")
     return found

@@ -158,7 +158,7 @@ def _check(key: str, value: Any, where: str) -> Any:
         for item in items:
             _check_item(key, item, bad)
         if key in _EXTENSION_FIELDS:
-            return _extensions(items)
+            return extensions(items)
         if key == "extract" and items:
             _check_extractors(items, bad)
         return tuple(items)
@@ -217,8 +217,9 @@ def _check_str(key: str, value: str, bad: Callable[[str], UsageError]) -> str:
     return value
 
 
-def _extensions(items: list[str] | tuple[str, ...]) -> tuple[str, ...]:
-    """Lower-case extensions without a leading dot, each once, in order."""
+def extensions(items: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """`["gz,tar.gz, .ZIP"]` -> ("gz", "tar.gz", "zip"): lower-case, no leading dot, each
+    once, in order (--accept-ext / --reject-ext, case-insensitive like wget's -A/-R)."""
     found: dict[str, None] = {}
     for item in items:
         for part in item.split(","):
