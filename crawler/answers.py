@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 
 from crawler.backoff import is_retryable, retry_delay_s
+from crawler.cluster import SharedFrontier
 from crawler.depth_order import BreadthFirst
 from crawler.errors import ErrorKind
 from crawler.follow import plan_links
@@ -40,8 +41,13 @@ class Answers:
         robots: RobotsBook,
         order: BreadthFirst[tuple[Task, Result]],
         rng: random.Random,
+        *,
+        shared: SharedFrontier | None = None,
+        machine: str | None = None,
     ) -> None:
         self.settings = settings
+        self.shared = shared  # one crawl on many machines: robots.txt answers go to Redis
+        self.machine = machine  # written in each record of a crawl on many machines
         self.scope = scope
         self.frontier = frontier
         self.recorder = recorder
@@ -72,7 +78,11 @@ class Answers:
         if not is_retryable(result.status, result.error_kind):
             return False
         if self.interrupted:
-            return True  # interrupted: no record; --state keeps the URL pending
+            # Interrupted: no record; --state keeps the URL pending, a shared frontier
+            # gets it back for the next run or another machine.
+            if self.shared is not None:
+                self.frontier.push([task], front=True)
+            return True
         task.retries += 1
         task.hop_retries += 1
         delay_s = retry_delay_s(task.hop_retries, result.retry_after, time.time(), self._rng)
@@ -106,6 +116,16 @@ class Answers:
             kind, message = refusal
             log.warning("%s; its URLs are not fetched (%s records)", message, kind)
         log.debug("robots.txt for %s: status %s, error %s", host, result.status, result.error_kind)
+        if self.shared is not None:
+            # Before the release: whichever machine takes the host's pages finds it.
+            answer = {
+                "status": result.status,
+                "error_kind": result.error_kind,
+                "body": result.body,
+                "blocked": blocked,
+                "error_message": result.error_message,
+            }
+            self.shared.store_robots(host, answer)
         self.frontier.release(host, policy.delay_s())
 
     def _on_redirect(self, task: Task, result: Result) -> None:
@@ -127,11 +147,15 @@ class Answers:
             last_attempt=result,
             counted=True,
         )
+        if self.shared is not None:
+            # Held before it is queued: no other machine may take it before robots.txt.
+            self.ask_robots([hop.target])
         if not self.frontier.add([follow], front=True)[0]:
             # Seen elsewhere: its content is (or will be) in the record that fetched it.
             self.emit(task, result, redirects=hop.chain, final_url=hop.target)
             return
-        self.ask_robots([hop.target])
+        if self.shared is None:
+            self.ask_robots([hop.target])
 
     def refuse(self, task: Task, kind: ErrorKind, message: str) -> None:
         """A record that no worker attempted: the decision was made here (a redirect hop
@@ -159,6 +183,8 @@ class Answers:
             retries=task.retries,
             error=error,
         )
+        if self.machine is not None:
+            record["machine"] = self.machine
         self.order.close(task.depth)
         # The URLs this record used up; a chain that ended at a URL seen elsewhere
         # leaves that one to its own record.
@@ -213,12 +239,17 @@ class Answers:
 
     def queue(self, tasks: Sequence[Task]) -> int:
         """Queue new page records (unless seen already); how many were new."""
+        if self.shared is not None:
+            # Hosts held for robots.txt before their pages are queued: another machine
+            # could take them in between.
+            self.ask_robots([task.url for task in tasks])
         added = self.frontier.add(tasks)
         new = [task for task, is_new in zip(tasks, added, strict=True) if is_new]
         for task in new:
             self.recorder.queued(task.url, task.depth, task.referrer)
             self.order.open(task.depth)
-        self.ask_robots([task.url for task in new])
+        if self.shared is None:
+            self.ask_robots([task.url for task in new])
         return len(new)
 
     def ask_robots(self, urls: Sequence[str]) -> None:
@@ -226,7 +257,6 @@ class Answers:
         for url in urls:
             host = host_key(url)
             if self.robots.needs_fetch(host):
-                self.frontier.hold(host)
-                self.frontier.push(
-                    [Task(url=robots_url(url), depth=0, robots=True, robots_for=host)]
+                self.frontier.ask_robots(
+                    Task(url=robots_url(url), depth=0, robots=True, robots_for=host)
                 )

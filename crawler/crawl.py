@@ -9,23 +9,30 @@ fallback file, named in one error line, and the run counts as failed (exit 1).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from crawler import cluster
 from crawler.coordinator import Coordinator
+from crawler.frontier import Frontier
 from crawler.memory_frontier import MemoryFrontier
 from crawler.pool import WorkerPool
 from crawler.progress import Progress
 from crawler.recorder import Recorder
+from crawler.redis_frontier import RedisFrontier, RedisLost, connect
 from crawler.resolve import seed_guard
-from crawler.settings import Settings
+from crawler.settings import Settings, masked_url
 from crawler.spill import SpillOverflow
 from crawler.worker_entry import worker_context
 
 log = logging.getLogger(__name__)
+
+# The longest one Redis call may wait for an answer.
+CALL_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,14 +52,19 @@ def run_crawl(
     rejected_seeds: Sequence[dict[str, Any]],
     progress: Progress,
 ) -> Outcome:
-    """Crawl and write out.json; UsageError (before any request) if an output cannot be used."""
+    """Crawl and write out.json; UsageError (before any request) if an output cannot be used
+    or, with a shared frontier, Redis cannot be reached or holds another crawl."""
     started_at = time.time()
+    shared: RedisFrontier | None = None
+    machine = None
+    if settings.shared:
+        settings, shared, machine = _join(settings, seeds, rejected_seeds)
     recorder = Recorder.open(settings, seeds, rejected_seeds)
     overflow = SpillOverflow()
     try:
         loaded = recorder.resume()
         progress.start(resumed=recorder.stats.pages)
-        frontier = MemoryFrontier(
+        frontier: Frontier = shared or MemoryFrontier(
             delay_s=settings.delay,
             per_host=settings.per_host,
             clock=time.monotonic,
@@ -60,11 +72,16 @@ def run_crawl(
         )
         guard = seed_guard(seeds, settings.allow_private, settings.timeout)
         pool = WorkerPool(settings, worker_context(), guard)
-        coordinator = Coordinator(settings, seeds, frontier, pool, recorder)
+        coordinator = Coordinator(
+            settings, seeds, frontier, pool, recorder, shared=shared, machine=machine
+        )
         complete = interrupted = failed = False
         try:
             result = coordinator.run(progress, loaded)
             complete, interrupted = result.complete, result.interrupted
+        except RedisLost as exc:
+            log.error("%s; writing what was fetched; run the same command again to resume", exc)
+            failed = True
         except Exception:  # not KeyboardInterrupt: a second interrupt leaves at once
             log.exception("internal error; writing what was crawled")
             failed = True
@@ -76,6 +93,38 @@ def run_crawl(
         recorder.close()
     failed = failed or out_path != settings.out
     return Outcome(complete, interrupted, failed, header["stats"], out_path)
+
+
+def _join(
+    settings: Settings, seeds: Sequence[str], rejected_seeds: Sequence[dict[str, Any]]
+) -> tuple[Settings, RedisFrontier, str]:
+    """Join (or start) the crawl in Redis: the settings with its name, the frontier, and
+    this machine's name. UsageError if Redis is unreachable or holds another crawl."""
+    name = settings.crawl or cluster.crawl_name(cluster.identity(settings, seeds))
+    settings = dataclasses.replace(settings, crawl=name)
+    # One call waits at most this long; a longer outage is retried up to --redis-timeout.
+    client = connect(settings.frontier, min(CALL_TIMEOUT_S, settings.redis_timeout))
+    first = cluster.join(
+        client, name, cluster.document(settings, seeds, rejected_seeds), settings.frontier
+    )
+    machine = cluster.machine_name()
+    log.info(
+        "crawl %s on %s: %s as %s",
+        name,
+        masked_url(settings.frontier),
+        "started" if first else "joined",
+        machine,
+    )
+    frontier = RedisFrontier(
+        client,
+        crawl=name,
+        owner=machine,
+        delay_s=settings.delay,
+        per_host=settings.per_host,
+        lease_ttl_s=settings.lease_ttl,
+        timeout_s=settings.redis_timeout,
+    )
+    return settings, frontier, machine
 
 
 def _write_result(recorder: Recorder, header: dict[str, Any], settings: Settings) -> str | None:

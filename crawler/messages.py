@@ -24,6 +24,14 @@ class TaskMessage(NamedTuple):
     # The task whose request this one follows on the same thread (and host slot) the
     # moment that request ends; 0: none, any free thread takes it.
     after: int = 0
+    # time.monotonic() after which the request must not start (its host's lease ends on
+    # a shared frontier; the coordinator's machine, so the same clock); 0: none.
+    deadline: float = 0.0
+
+
+# The error kind of a Result whose request was not started because its deadline passed:
+# the coordinator gives the task back; it never becomes a record.
+FENCED = "fenced"
 
 
 class Result(NamedTuple):

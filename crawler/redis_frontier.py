@@ -8,18 +8,22 @@ last start, its delay, the robots.txt hold) and the ready hosts all live in Redi
 `--per-host` and `--delay` hold across machines.
 
 Hosts are owned through leases: `take` claims a host for this coordinator for
-`lease_ttl_s` (renewed whenever it touches the host again) and never takes from a host
-another coordinator holds; a host whose lease ran out may be claimed by another one.
-A host is let go once nothing of it is queued or in flight.
-
-Not yet here (see docs/design.md): renewing leases of hosts waiting only on time,
-fencing a coordinator that was paused past its lease, and handing a dead coordinator's
-in-flight URLs to the next owner.
+`lease_ttl_s` (renewed whenever it takes or finishes there, and by `maintain()` a few
+times per lease) and never takes from a host another coordinator holds. Every task
+taken is kept in the host's in-flight hash until its owner ends it; when a lease runs
+out (the owner died, or was paused past it), the next `take` of any coordinator puts
+those tasks back at the front of the queue, one death more each, and the host is free.
+A coordinator fences itself: `deadline(host)` is when its lease ends by its own clock,
+and no request may start after it (crawler/worker.py answers "fenced"). A host is let
+go once nothing of it is queued or in flight.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
@@ -28,11 +32,22 @@ import redis
 from crawler.frontier import Task, seen_slot
 from crawler.messages import Result
 
+log = logging.getLogger(__name__)
+
 KEY_PREFIX = "crawler:"
+# While Redis does not answer: the first pause before trying again, doubled up to the last.
+RETRY_FIRST_S = 0.05
+RETRY_MAX_S = 2.0
+# Leases are renewed this many times per --lease-ttl.
+RENEWALS_PER_LEASE = 4
+# A task is fenced this long (at most a tenth of the lease) before its lease ends here.
+FENCE_MARGIN_S = 1.0
 LEASE_TTL_S = 30.0
 # How many ready hosts one take() looks at per task it may return: hosts owned by
 # another coordinator, or whose next task is too deep, are skipped.
 CANDIDATES_PER_TASK = 4
+# How many ready hosts wait_s() looks at for one this coordinator may take from.
+STATUS_SCAN = 32
 
 # Shared by every script: keys, the clock, and one host's politeness state.
 # ARGV: 1 prefix, 2 now ('' = the server's clock), 3 owner, 4 lease ttl, 5 per_host,
@@ -60,14 +75,19 @@ local function host_delay(h)
   return math.max(DELAY, num(redis.call('HGET', h, 'delay'), 0))
 end
 
+-- A host with requests in flight is its owner's until the lease ends; one with none in
+-- flight goes to whoever has a free thread for it (no request of the owner can be
+-- running there, so nothing needs fencing): hosts follow free capacity.
 local function may_own(h)
   local owner = redis.call('HGET', h, 'owner')
   if (not owner) or owner == OWNER then return true end
+  if num(redis.call('HGET', h, 'in'), 0) == 0 then return true end
   return num(redis.call('HGET', h, 'until'), 0) <= NOW
 end
 
-local function claim(h)
-  redis.call('HSET', h, 'owner', OWNER, 'until', NOW + TTL)
+local function claim(host)
+  redis.call('HSET', P .. 'h:' .. host, 'owner', OWNER, 'until', NOW + TTL)
+  redis.call('ZADD', P .. 'leases', NOW + TTL, host)
 end
 
 local function next_depth(host)
@@ -115,7 +135,71 @@ local function settle(host)
       and redis.call('LLEN', P .. 'q:' .. host) == 0
       and redis.call('LLEN', P .. 'r:' .. host) == 0 then
     redis.call('HDEL', h, 'owner', 'until')
+    redis.call('ZREM', P .. 'leases', host)
   end
+end
+
+-- A task in flight is kept in f:<host>, field = its key, value = 'owner|task', until its
+-- owner ends it; the key is what Python's task_key() computes from the same task.
+local function task_key(task)
+  local t = cjson.decode(task)
+  local robots_for = t[9]
+  if robots_for == cjson.null then robots_for = '' end
+  return (t[8] and 'R' or 'P') .. robots_for .. ' ' .. t[1]
+end
+
+-- The host's lease ended (its owner died, or was paused past it): what was in flight goes
+-- back to the front of its queue, one death more (its last element), and the host has no
+-- owner and nothing in flight. With `death` false (the owner leaves), no death counted.
+local function take_back(host, death)
+  local h = P .. 'h:' .. host
+  local f = P .. 'f:' .. host
+  local entries = redis.call('HVALS', f)
+  for _, value in ipairs(entries) do
+    local task = string.sub(value, string.find(value, '|', 1, true) + 1)
+    if death then
+      task = string.gsub(task, '(%d+)%]$', function(d) return tostring(tonumber(d) + 1) .. ']' end)
+    end
+    enqueue(host, task, cjson.decode(task)[8], true)
+  end
+  redis.call('DEL', f)
+  redis.call('HSET', h, 'in', 0)
+  redis.call('HDEL', h, 'owner', 'until')
+  redis.call('ZREM', P .. 'leases', host)
+  redis.call('INCRBY', P .. 'queued', #entries)
+  redis.call('DECRBY', P .. 'inflight', #entries)
+  if death then
+    redis.call('HINCRBY', P .. 'counts', 'takeovers', 1)
+    redis.call('HINCRBY', P .. 'counts', 'taken_back', #entries)
+  end
+  settle(host)
+  return #entries
+end
+
+-- Hosts whose lease ran out are taken back (a few per call: each call does its share).
+local function reap()
+  for _, host in ipairs(redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', NOW, 'LIMIT', 0, 8)) do
+    local h = P .. 'h:' .. host
+    local ends = num(redis.call('HGET', h, 'until'), nil)
+    if ends and ends > NOW then
+      redis.call('ZADD', P .. 'leases', ends, host)
+    elseif ends then
+      take_back(host, true)
+    else
+      redis.call('ZREM', P .. 'leases', host)
+    end
+  end
+end
+
+-- End the in-flight entry `key` of `host` if it is this owner's; false if it is not (the
+-- lease ran out and the task went back to the queue, or another owner took it since).
+local function end_entry(host, key)
+  if key == '' then return true end
+  local f = P .. 'f:' .. host
+  local value = redis.call('HGET', f, key)
+  if (not value) or string.sub(value, 1, #OWNER + 1) ~= OWNER .. '|' then return false end
+  redis.call('HDEL', f, key)
+  return true
 end
 """
 
@@ -179,6 +263,7 @@ return n
 _TAKE = """
 local count = tonumber(ARGV[7])
 local max_depth = num(ARGV[8] ~= '' and ARGV[8] or nil, nil)
+reap()
 -- Retries whose wait is over go to the front of their hosts' queues.
 for _, member in ipairs(redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', NOW)) do
   redis.call('ZREM', P .. 'delayed', member)
@@ -195,6 +280,10 @@ for _, host in ipairs(redis.call('ZRANGEBYSCORE', P .. 'ready', '-inf', NOW, 'LI
   if #taken >= count then break end
   local h = P .. 'h:' .. host
   if may_own(h) then
+    if redis.call('HGET', h, 'owner') ~= OWNER and redis.call('EXISTS', P .. 'f:' .. host) == 1 then
+      -- A lapsed lease not reaped yet: its tasks in flight come back first.
+      take_back(host, true)
+    end
     while #taken < count do
       local when = ready_time(host)
       if (not when) or when > NOW then break end
@@ -203,8 +292,10 @@ for _, host in ipairs(redis.call('ZRANGEBYSCORE', P .. 'ready', '-inf', NOW, 'LI
         key = P .. 'q:' .. host
         if max_depth and next_depth(host) > max_depth then break end
       end
-      taken[#taken + 1] = redis.call('LPOP', key)
-      claim(h)
+      local task = redis.call('LPOP', key)
+      taken[#taken + 1] = task
+      redis.call('HSET', P .. 'f:' .. host, task_key(task), OWNER .. '|' .. task)
+      claim(host)
       redis.call('HSET', h, 'prev', redis.call('HGET', h, 'last') or '', 'last', NOW)
       redis.call('HINCRBY', h, 'in', 1)
     end
@@ -212,10 +303,12 @@ for _, host in ipairs(redis.call('ZRANGEBYSCORE', P .. 'ready', '-inf', NOW, 'LI
   end
 end
 redis.call('DECRBY', P .. 'queued', #taken)
+redis.call('INCRBY', P .. 'inflight', #taken)
 return taken
 """.replace("CANDIDATES_PER_TASK", str(CANDIDATES_PER_TASK))
 
-# ARGV 7: host, 8: max depth ('' = any).
+# ARGV 7: host, 8: max depth ('' = any). The coordinator does not use it on a shared
+# frontier (see take_next()).
 _TAKE_NEXT = """
 local host = ARGV[7]
 local max_depth = num(ARGV[8] ~= '' and ARGV[8] or nil, nil)
@@ -230,20 +323,23 @@ end
 if max_depth and next_depth(host) > max_depth then return false end
 local task = redis.call('LPOP', P .. 'q:' .. host)
 redis.call('HSET', h, 'last', NOW)
-claim(h)
+claim(host)
 redis.call('DECRBY', P .. 'queued', 1)
 schedule(host)
 return task
 """
 
-# ARGV 7: host, 8: 'finish' or 'cancel'.
+# ARGV 7: host, 8: 'finish' or 'cancel', 9: the task's key ('' = none given).
+# Returns 1, or 0 when the task was no longer this owner's (nothing changes then).
 _END = """
 local host = ARGV[7]
 local h = P .. 'h:' .. host
+if not end_entry(host, ARGV[9]) then return 0 end
 if num(redis.call('HGET', h, 'in'), 0) <= 0 then
   return redis.error_reply('frontier: ' .. ARGV[8] .. ' without a start for ' .. host)
 end
 redis.call('HINCRBY', h, 'in', -1)
+redis.call('DECRBY', P .. 'inflight', 1)
 if ARGV[8] == 'cancel' then
   local prev = redis.call('HGET', h, 'prev')
   if prev and prev ~= '' then
@@ -252,9 +348,38 @@ if ARGV[8] == 'cancel' then
     redis.call('HDEL', h, 'last')
   end
 else
-  claim(h)
+  claim(host)
 end
 settle(host)
+return 1
+"""
+
+# ARGV 7: host, 8: the task's key, 9: robots flag, 10: the task as it goes back.
+# A task taken but not ended normally (its worker died, or it was fenced) goes back to
+# the front of its host's queue, if it is still this owner's; 1 if it was.
+_GIVE_BACK = """
+local host = ARGV[7]
+local h = P .. 'h:' .. host
+if not end_entry(host, ARGV[8]) then return 0 end
+redis.call('HINCRBY', h, 'in', -1)
+redis.call('DECRBY', P .. 'inflight', 1)
+enqueue(host, ARGV[10], ARGV[9] == '1', true)
+redis.call('INCRBY', P .. 'queued', 1)
+settle(host)
+return 1
+"""
+
+# ARGV 7: the host whose robots.txt it is, 8: the task's host, 9: the robots.txt task.
+# Holds the host and queues its robots.txt fetch, once per crawl whoever asks; 1 if now.
+_ASK_ROBOTS = """
+local host = ARGV[7]
+local h = P .. 'h:' .. host
+if redis.call('HSETNX', h, 'asked', '1') == 0 then return 0 end
+redis.call('HSET', h, 'held', '1')
+enqueue(ARGV[8], ARGV[9], true, false)
+redis.call('INCRBY', P .. 'queued', 1)
+schedule(ARGV[8])
+schedule(host)
 return 1
 """
 
@@ -273,24 +398,68 @@ schedule(host)
 return 1
 """
 
-# Returns {seconds until the first ready host or retry, or -1; tasks queued}.
-_STATUS = """
-local first = nil
-for _, key in ipairs({P .. 'ready', P .. 'delayed'}) do
-  local head = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-  if head[2] then
-    local at = tonumber(head[2])
-    if (not first) or at < first then first = at end
+# ARGV 7..: hosts. Renews this owner's lease of each; per host 1 if renewed, 0 if the host
+# is not (or no longer) this owner's.
+_RENEW = """
+local renewed = {}
+for i = 7, #ARGV do
+  local host = ARGV[i]
+  if redis.call('HGET', P .. 'h:' .. host, 'owner') == OWNER then
+    claim(host)
+    renewed[#renewed + 1] = 1
+  else
+    renewed[#renewed + 1] = 0
   end
 end
+return renewed
+"""
+
+# ARGV 7..: hosts. This owner leaves: what it has in flight there goes back to the queue
+# (no death counted) and the hosts are free at once. Returns the tasks given back.
+_LEAVE = """
+local n = 0
+for i = 7, #ARGV do
+  local host = ARGV[i]
+  if redis.call('HGET', P .. 'h:' .. host, 'owner') == OWNER then
+    n = n + take_back(host, false)
+  end
+end
+return n
+"""
+
+# Returns {seconds until the first host this owner may take from, or a retry, is ready
+# (-1: none); tasks queued; tasks in flight}. Hosts another owner holds are skipped (they
+# count from when their lease ends): they are never ready for this one.
+_STATUS = """
+local first = nil
+local function sooner(at)
+  if (not first) or at < first then first = at end
+end
+local ready = redis.call('ZRANGE', P .. 'ready', 0, STATUS_SCAN - 1, 'WITHSCORES')
+for i = 1, #ready, 2 do
+  local h = P .. 'h:' .. ready[i]
+  local at = tonumber(ready[i + 1])
+  if may_own(h) then
+    sooner(at)
+    break
+  end
+  sooner(math.max(at, num(redis.call('HGET', h, 'until'), 0)))
+end
+local delayed = redis.call('ZRANGE', P .. 'delayed', 0, 0, 'WITHSCORES')
+if delayed[2] then sooner(tonumber(delayed[2])) end
 local wait = -1
 if first then wait = math.max(0, first - NOW) end
-return {tostring(wait), num(redis.call('GET', P .. 'queued'), 0)}
-"""
+return {tostring(wait), num(redis.call('GET', P .. 'queued'), 0),
+        num(redis.call('GET', P .. 'inflight'), 0)}
+""".replace("STATUS_SCAN", str(STATUS_SCAN))
 
 
 def _encode(task: Task) -> str:
-    """A task as JSON, depth second (the scripts read it to hold deeper tasks back)."""
+    """A task as JSON, depth second (the scripts read it to hold deeper tasks back).
+
+    `deaths` stays the last element: the takeover script counts a death by rewriting the
+    number before the closing bracket. A new field of Task goes before it.
+    """
     attempt = None
     if task.last_attempt is not None:
         # Every field by name but the body: a hop's attempt is a 3xx page answer, never a
@@ -334,8 +503,35 @@ def _decode(data: bytes | str) -> Task:
     )
 
 
+def task_key(task: Task) -> str:
+    """A task's key among the tasks in flight of its host (the scripts' task_key()).
+
+    Made of what stays the same while a task is retried: one canonical URL is in flight
+    once, but a robots.txt redirect may lead to another host's /robots.txt.
+    """
+    return f"{'R' if task.robots else 'P'}{task.robots_for or ''} {task.url}"
+
+
+class RedisLost(Exception):
+    """Redis did not answer within --redis-timeout (or the crawl was interrupted while
+    waiting for it)."""
+
+
+def connect(url: str, timeout_s: float) -> redis.Redis:
+    """A client of the frontier's Redis; each call waits at most `timeout_s` for it."""
+    return redis.Redis.from_url(
+        url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s, health_check_interval=0
+    )
+
+
 class RedisFrontier:
-    """The Frontier in Redis; one instance per coordinator, `owner` naming it."""
+    """The Frontier in Redis; one instance per coordinator, `owner` naming it.
+
+    Besides the Frontier protocol, what a coordinator of a shared crawl needs (the
+    SharedFrontier protocol, crawler/cluster.py): lease deadlines for fencing, lease
+    renewal, robots.txt answers shared between machines, leaving, and the flag that says
+    the whole crawl is finished.
+    """
 
     def __init__(
         self,
@@ -347,12 +543,21 @@ class RedisFrontier:
         per_host: int,
         lease_ttl_s: float = LEASE_TTL_S,
         clock: Callable[[], float] | None = None,
+        timeout_s: float = 60.0,
     ) -> None:
         self._client = client
         self._prefix = f"{KEY_PREFIX}{crawl}:"
         self._owner = owner
         self._clock = clock
+        self._ttl_s = lease_ttl_s
+        self._timeout_s = timeout_s
         self._fixed = [str(lease_ttl_s), str(per_host), repr(float(delay_s))]
+        # Hosts this coordinator took from, with when its lease ends by the local
+        # monotonic clock (measured from before the call that claimed it: never later
+        # than Redis's own deadline, whatever the clocks say).
+        self._leases: dict[str, float] = {}
+        self._renewed_at = time.monotonic()
+        self.abort = False  # set on an interrupt: waiting for Redis ends at once
         self._scripts = {
             name: client.register_script(_COMMON + body)
             for name, body in (
@@ -363,7 +568,11 @@ class RedisFrontier:
                 ("take", _TAKE),
                 ("take_next", _TAKE_NEXT),
                 ("end", _END),
+                ("give_back", _GIVE_BACK),
+                ("ask_robots", _ASK_ROBOTS),
                 ("hold", _HOLD),
+                ("renew", _RENEW),
+                ("leave", _LEAVE),
                 ("status", _STATUS),
             )
         }
@@ -372,10 +581,41 @@ class RedisFrontier:
     def from_url(cls, url: str, **kwargs: Any) -> RedisFrontier:
         return cls(redis.Redis.from_url(url), **kwargs)
 
+    @property
+    def prefix(self) -> str:
+        return self._prefix
+
     def _run(self, name: str, *args: str | bytes | int | float) -> Any:
         now = "" if self._clock is None else repr(self._clock())
         argv = [self._prefix, now, self._owner, *self._fixed, *args]
-        return self._scripts[name](args=argv)
+        return self._call(lambda: self._scripts[name](args=argv))
+
+    def _call(self, call: Callable[[], Any]) -> Any:
+        """Run `call`; while Redis is unreachable, again with backoff, up to the timeout.
+
+        A script whose answer was lost may run twice: every script is safe to repeat
+        but push (a task queued twice is fetched twice, no worse).
+        """
+        deadline = None
+        pause = RETRY_FIRST_S
+        while True:
+            try:
+                return call()
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                now = time.monotonic()
+                if deadline is None:
+                    deadline = now + self._timeout_s
+                    log.warning(
+                        "Redis unreachable (%s); trying again for up to %.0f s",
+                        exc,
+                        self._timeout_s,
+                    )
+                if self.abort or now >= deadline:
+                    raise RedisLost(
+                        f"Redis unreachable for {self._timeout_s:g} s (--redis-timeout): {exc}"
+                    ) from exc
+                time.sleep(min(pause, max(0.0, deadline - now)))
+                pause = min(pause * 2, RETRY_MAX_S)
 
     # -- the protocol -----------------------------------------------------------------
     def add(self, tasks: Sequence[Task], *, front: bool = False) -> list[bool]:
@@ -411,18 +651,34 @@ class RedisFrontier:
 
     def take(self, count: int, max_depth: int | None = None) -> list[Task]:
         depth = "" if max_depth is None else str(max_depth)
-        return [_decode(data) for data in self._run("take", count, depth)]
+        started = time.monotonic()
+        tasks = [_decode(data) for data in self._run("take", count, depth)]
+        for task in tasks:
+            self._leases[task.host] = started + self._ttl_s
+        return tasks
 
     def take_next(self, host: str, max_depth: int | None = None) -> Task | None:
+        """As the protocol says; a coordinator of a shared crawl does not call it: it
+        leaves no in-flight entry, so a task taken this way could not be taken over."""
         depth = "" if max_depth is None else str(max_depth)
         data = self._run("take_next", host, depth)
         return None if data is None else _decode(data)
 
-    def cancel(self, host: str) -> None:
-        self._run("end", host, "cancel")
+    def cancel(self, host: str, task: Task | None = None) -> None:
+        self._run("end", host, "cancel", "" if task is None else task_key(task))
 
-    def finish(self, host: str) -> None:
-        self._run("end", host, "finish")
+    def finish(self, host: str, task: Task | None = None) -> None:
+        started = time.monotonic()
+        if self._run("end", host, "finish", "" if task is None else task_key(task)):
+            self._leases[host] = started + self._ttl_s
+
+    def give_back(self, task: Task, *, held_slot: bool = True) -> None:
+        robots = "1" if task.robots else "0"
+        self._run("give_back", task.host, task_key(task), robots, _encode(task))
+
+    def ask_robots(self, task: Task) -> bool:
+        host = task.robots_for or task.host
+        return bool(self._run("ask_robots", host, task.host, _encode(task)))
 
     def hold(self, host: str) -> None:
         self._run("hold", host, "hold", "")
@@ -430,9 +686,78 @@ class RedisFrontier:
     def release(self, host: str, delay_s: float | None) -> None:
         self._run("hold", host, "release", "" if delay_s is None else repr(float(delay_s)))
 
+    def _status(self) -> tuple[float, int, int]:
+        wait, queued, inflight = cast(list[Any], self._run("status"))
+        return float(wait), int(queued), int(inflight)
+
     def wait_s(self) -> float | None:
-        wait = float(cast(list[bytes], self._run("status"))[0])
+        wait = self._status()[0]
         return None if wait < 0 else wait
 
     def queued(self) -> int:
-        return int(cast(list[int], self._run("status"))[1])
+        return self._status()[1]
+
+    def settled(self) -> bool:
+        """Nothing queued and nothing in flight on any machine."""
+        _, queued, inflight = self._status()
+        return queued == 0 and inflight == 0
+
+    # -- a shared crawl ---------------------------------------------------------------
+    def deadline(self, host: str) -> float:
+        """The time.monotonic() after which no request of `host` may start here (fencing):
+        a little before this coordinator's lease of it ends."""
+        return self._leases.get(host, 0.0) - min(FENCE_MARGIN_S, self._ttl_s / 10)
+
+    def maintain(self) -> None:
+        """Renew the leases of the hosts this coordinator took from, a few times per
+        lease (also of hosts that wait only on time)."""
+        if time.monotonic() - self._renewed_at >= self._ttl_s / RENEWALS_PER_LEASE:
+            self.renew()
+
+    def renew(self) -> list[str]:
+        """Renew this coordinator's leases now, forget the hosts it no longer owns; the
+        hosts it owns."""
+        started = time.monotonic()
+        self._renewed_at = started
+        hosts = list(self._leases)
+        if not hosts:
+            return []
+        for host, ok in zip(hosts, self._run("renew", *hosts), strict=True):
+            if ok:
+                self._leases[host] = started + self._ttl_s
+            else:
+                del self._leases[host]
+        return list(self._leases)
+
+    def leave(self) -> int:
+        """Give back what this coordinator has in flight and free its hosts at once (it
+        stops before the crawl is finished); how many tasks went back."""
+        hosts = list(self._leases)
+        self._leases.clear()
+        return int(self._run("leave", *hosts)) if hosts else 0
+
+    def store_robots(self, host: str, answer: dict[str, Any]) -> None:
+        """Keep a host's robots.txt answer for every machine (before release())."""
+        data = dict(answer, body=base64.b64encode(answer["body"]).decode("ascii"))
+        self._call(lambda: self._client.set(f"{self._prefix}robots:{host}", json.dumps(data)))
+
+    def robots_answers(self, hosts: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored robots.txt answers of `hosts` (those that have one)."""
+        keys = [f"{self._prefix}robots:{host}" for host in hosts]
+        values = self._call(lambda: self._client.mget(keys))
+        found = {}
+        for host, value in zip(hosts, values, strict=True):
+            if value is not None:
+                answer = json.loads(value)
+                answer["body"] = base64.b64decode(answer["body"])
+                found[host] = answer
+        return found
+
+    def mark_finished(self) -> None:
+        """The whole crawl is finished: say so for every machine and for export."""
+        self._call(lambda: self._client.set(f"{self._prefix}finished", "1"))
+
+    def counts(self) -> dict[str, int]:
+        """Cluster counters: takeovers (leases that ran out with work in flight), taken_back."""
+        raw = self._call(lambda: self._client.hgetall(f"{self._prefix}counts"))
+        return {k.decode(): int(v) for k, v in raw.items()}

@@ -39,7 +39,7 @@ from crawler.errors import ErrorKind
 from crawler.extract import Extractor, parse_extractors
 from crawler.fetcher import Attempt, Fetcher
 from crawler.links import is_html, parse_page
-from crawler.messages import Result, TaskMessage
+from crawler.messages import FENCED, Result, TaskMessage
 from crawler.records import not_attempted
 from crawler.robots import ROBOTS_MAX_BYTES
 from crawler.settings import Settings
@@ -285,6 +285,12 @@ def fetch_step(
     A surprise becomes an `internal` result and a logged traceback, never a dead thread.
     """
     url = message.url
+    if message.deadline and time.monotonic() > message.deadline:
+        # Fenced: this machine's lease of the host may be over; another may own it now.
+        fenced = not_attempted(time.time())._replace(
+            task_id=message.task_id, worker=index, error_kind=FENCED
+        )
+        return fenced, None
     try:
         attempt = fetcher.fetch(url, send_headers=message.send_headers)
         success = attempt.status is not None and 200 <= attempt.status < 300

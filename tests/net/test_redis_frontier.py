@@ -68,17 +68,23 @@ def test_a_url_is_queued_once_whoever_adds_it(machines: Machines) -> None:
 
 def test_a_host_has_one_owner_while_its_lease_runs(machines: Machines, clock: FakeClock) -> None:
     a, b = machines()
-    a.add([Task(f"http://x.test/{n}", 1) for n in range(3)] + [Task("http://y.test/1", 1)])
-    assert urls(a.take(1)) == ["http://x.test/0"]
+    a.add([Task(f"http://x.test/{n}", 1) for n in range(4)] + [Task("http://y.test/1", 1)])
+    (first,) = a.take(1)
+    assert first.url == "http://x.test/0"
     # x.test is a's: b gets only the other host, although x.test has room and work.
-    assert urls(b.take(10)) == ["http://y.test/1"]
+    (other,) = b.take(10)
+    assert other.url == "http://y.test/1"
+    b.finish("y.test", other)
     assert b.take_next("x.test") is None
     clock.now += TTL_S - 1
     assert b.take(10) == []
-    a.finish("x.test")  # a's work on the host renews its lease
+    assert a.renew() == ["x.test"]  # a renews its lease of x.test
     clock.now += TTL_S - 1
     assert b.take(10) == []
-    assert len(a.take(10)) == 2
+    a.finish("x.test", first)
+    # Nothing of a's in flight there: the host goes to whoever has a free thread.
+    assert urls(b.take(1)) == ["http://x.test/1"]
+    assert a.take(10) == []
 
 
 def test_a_lapsed_lease_lets_another_owner_take_the_host(
@@ -86,17 +92,25 @@ def test_a_lapsed_lease_lets_another_owner_take_the_host(
 ) -> None:
     a, b = machines()
     a.add([Task(f"http://x.test/{n}", 1) for n in range(2)])
-    assert urls(a.take(1)) == ["http://x.test/0"]
+    (lost,) = a.take(1)
     clock.now += TTL_S + 1  # a is gone (or paused) past its lease
-    assert urls(b.take(10)) == ["http://x.test/1"]
+    # b takes the host over: a's task in flight first, one death more, then the rest.
+    again, rest = b.take(10)
+    assert (again.url, again.deaths, rest.url) == ("http://x.test/0", 1, "http://x.test/1")
     assert urls(a.take(10)) == []  # and now it is b's
+    a.finish("x.test", lost)  # a's late answer changes nothing: the task is b's now
+    assert b.queued() == 0 and not b.settled()
+    b.finish("x.test", again)
+    b.finish("x.test", rest)
+    assert b.settled()
+    assert b.counts() == {"takeovers": 1, "taken_back": 1}
 
 
 def test_an_idle_host_is_let_go_at_once(machines: Machines) -> None:
     a, b = machines()
     a.add([Task("http://x.test/1", 1)])
-    assert len(a.take(10)) == 1
-    a.finish("x.test")  # nothing of x.test queued or in flight: no owner any more
+    (only,) = a.take(10)
+    a.finish("x.test", only)  # nothing of x.test queued or in flight: no owner any more
     b.add([Task("http://x.test/2", 1)])
     assert urls(b.take(10)) == ["http://x.test/2"]
 
@@ -104,11 +118,11 @@ def test_an_idle_host_is_let_go_at_once(machines: Machines) -> None:
 def test_politeness_holds_across_owners(machines: Machines, clock: FakeClock) -> None:
     a, b = machines(delay_s=2.0, per_host=1)
     a.add([Task(f"http://x.test/{n}", 1) for n in range(3)])
-    assert len(a.take(10)) == 1
-    a.finish("x.test")
+    (one,) = a.take(10)
+    a.finish("x.test", one)
     clock.now += TTL_S + 1  # b takes over; the delay from a's last start still counts
-    assert len(b.take(10)) == 1
-    b.finish("x.test")
+    (two,) = b.take(10)
+    b.finish("x.test", two)
     clock.now += 1.0
     assert b.take(10) == [] and b.wait_s() == pytest.approx(1.0)
     clock.now += 1.0
@@ -120,13 +134,15 @@ def test_the_robots_hold_and_crawl_delay_are_shared(machines: Machines, clock: F
     a.hold("x.test")
     a.push([Task("http://x.test/robots.txt", 0, robots=True, robots_for="x.test")])
     b.add([Task("http://x.test/page", 1)])
-    assert urls(a.take(10)) == ["http://x.test/robots.txt"]
-    a.finish("x.test")
+    (robots,) = a.take(10)
+    assert robots.url == "http://x.test/robots.txt"
     a.release("x.test", 5.0)  # Crawl-delay, learnt by a, binds b
+    a.finish("x.test", robots)
     clock.now += TTL_S + 1
-    assert urls(b.take(10)) == ["http://x.test/page"]
+    (page,) = b.take(10)
+    assert page.url == "http://x.test/page"
     b.push([Task("http://x.test/again", 1)], front=True)
-    b.finish("x.test")
+    b.finish("x.test", page)
     assert b.take(10) == [] and b.wait_s() == pytest.approx(5.0)
 
 
