@@ -23,7 +23,8 @@ from crawler.settings import Settings, masked_url
 
 # What each machine may set for itself (SPEC): how it runs and where it writes.
 # `seeds`/`seed` name where this machine read the seed URLs (the URLs themselves are in the
-# identity), `frontier` how it reaches Redis, `crawl` is the key itself.
+# identity), `frontier` how it reaches Redis, `crawl` is the key itself, `redis_timeout`
+# how long this machine works on without Redis (its own patience, like --procs).
 MACHINE_SETTINGS = frozenset(
     {
         "procs",
@@ -38,6 +39,7 @@ MACHINE_SETTINGS = frozenset(
         "seed",
         "frontier",
         "crawl",
+        "redis_timeout",
     }
 )
 # A finished crawl may be run again with other limits (like --state): it goes on.
