@@ -19,7 +19,7 @@ from types import FrameType
 
 from crawler.admission import Verdict, admit
 from crawler.answers import Answers
-from crawler.budgets import PageBudget
+from crawler.budgets import Budget, PageBudget
 from crawler.checkpoint import Loaded
 from crawler.cluster import SharedFrontier
 from crawler.depth_order import BreadthFirst, Unordered
@@ -63,6 +63,7 @@ class Coordinator:
         rng: random.Random | None = None,
         shared: SharedFrontier | None = None,
         machine: str | None = None,
+        budget: Budget | None = None,
     ) -> None:
         self.settings = settings
         # A shared frontier (one crawl on many machines): leases to renew, requests
@@ -76,7 +77,7 @@ class Coordinator:
         self.recorder = recorder
         self.scope = Scope.build(seeds, settings.scope, settings.allow, settings.deny)
         self.robots = RobotsBook(settings.user_agent, ignore=settings.ignore_robots)
-        self.budget = PageBudget(settings.max_pages, settings.max_pages_per_host)
+        self.budget: Budget = budget or PageBudget(settings.max_pages, settings.max_pages_per_host)
         self.order: BreadthFirst[tuple[Task, Result]] = (
             Unordered() if shared is not None else BreadthFirst()
         )
@@ -295,8 +296,12 @@ class Coordinator:
         verdict = admit(task, robots_allowed, self.budget, refusal is not None)
         if verdict is Verdict.START or verdict is Verdict.HOST_REFUSED:
             if not task.robots and not task.counted:
-                task.counted = True
-                self.budget.spend(task.host)
+                # Checked and spent in one step: a shared budget may have been spent by
+                # another machine since admit() looked.
+                if self.budget.try_spend(task.host):
+                    task.counted = True
+                else:
+                    verdict = Verdict.OVER_BUDGET
         if verdict is Verdict.START:
             # Also a robots.txt request (a redirect) to a refused host: the fetcher's
             # guard refuses it, and it is no page record to write here.

@@ -23,6 +23,7 @@ from crawler.memory_frontier import MemoryFrontier
 from crawler.pool import WorkerPool
 from crawler.progress import Progress
 from crawler.recorder import Recorder
+from crawler.redis_budget import RedisBudget
 from crawler.redis_frontier import RedisFrontier, RedisLost, connect
 from crawler.resolve import seed_guard
 from crawler.settings import Settings, masked_url
@@ -72,8 +73,17 @@ def run_crawl(
         )
         guard = seed_guard(seeds, settings.allow_private, settings.timeout)
         pool = WorkerPool(settings, worker_context(), guard)
+        budget = None
+        if shared is not None:
+            budget = RedisBudget(
+                shared.client,
+                shared.prefix,
+                settings.max_pages,
+                settings.max_pages_per_host,
+                call=shared.call,
+            )
         coordinator = Coordinator(
-            settings, seeds, frontier, pool, recorder, shared=shared, machine=machine
+            settings, seeds, frontier, pool, recorder, shared=shared, machine=machine, budget=budget
         )
         complete = interrupted = failed = False
         try:

@@ -585,13 +585,18 @@ class RedisFrontier:
     def prefix(self) -> str:
         return self._prefix
 
+    @property
+    def client(self) -> redis.Redis:
+        return self._client
+
     def _run(self, name: str, *args: str | bytes | int | float) -> Any:
         now = "" if self._clock is None else repr(self._clock())
         argv = [self._prefix, now, self._owner, *self._fixed, *args]
-        return self._call(lambda: self._scripts[name](args=argv))
+        return self.call(lambda: self._scripts[name](args=argv))
 
-    def _call(self, call: Callable[[], Any]) -> Any:
-        """Run `call`; while Redis is unreachable, again with backoff, up to the timeout.
+    def call(self, call: Callable[[], Any]) -> Any:
+        """Run `call` (Redis calls); while Redis is unreachable, again with backoff, up to
+        --redis-timeout; then RedisLost.
 
         A script whose answer was lost may run twice: every script is safe to repeat
         but push (a task queued twice is fetched twice, no worse).
@@ -739,12 +744,12 @@ class RedisFrontier:
     def store_robots(self, host: str, answer: dict[str, Any]) -> None:
         """Keep a host's robots.txt answer for every machine (before release())."""
         data = dict(answer, body=base64.b64encode(answer["body"]).decode("ascii"))
-        self._call(lambda: self._client.set(f"{self._prefix}robots:{host}", json.dumps(data)))
+        self.call(lambda: self._client.set(f"{self._prefix}robots:{host}", json.dumps(data)))
 
     def robots_answers(self, hosts: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The stored robots.txt answers of `hosts` (those that have one)."""
         keys = [f"{self._prefix}robots:{host}" for host in hosts]
-        values = self._call(lambda: self._client.mget(keys))
+        values = self.call(lambda: self._client.mget(keys))
         found = {}
         for host, value in zip(hosts, values, strict=True):
             if value is not None:
@@ -755,9 +760,9 @@ class RedisFrontier:
 
     def mark_finished(self) -> None:
         """The whole crawl is finished: say so for every machine and for export."""
-        self._call(lambda: self._client.set(f"{self._prefix}finished", "1"))
+        self.call(lambda: self._client.set(f"{self._prefix}finished", "1"))
 
     def counts(self) -> dict[str, int]:
         """Cluster counters: takeovers (leases that ran out with work in flight), taken_back."""
-        raw = self._call(lambda: self._client.hgetall(f"{self._prefix}counts"))
+        raw = self.call(lambda: self._client.hgetall(f"{self._prefix}counts"))
         return {k.decode(): int(v) for k, v in raw.items()}

@@ -167,6 +167,26 @@ def test_a_joiner_with_other_settings_or_no_redis_exits_2(
     assert "exclusive" in stderr(tmp_path, "both").splitlines()[-1]
 
 
+def test_page_limits_hold_across_machines(
+    tmp_path: Path,
+    start_crawler: StartCrawler,
+    site_process: Callable[..., SiteProcess],
+    redis_url: str,
+) -> None:
+    site = Site(site_process, tmp_path, SiteConfig(pages=200, links=6, hosts=3, latency_ms=5))
+    limits = ("--max-pages", "40", "--max-pages-per-host", "15", "--max-depth", "3")
+    a = machine(start_crawler, tmp_path, "a", site, redis_url, *limits)
+    b = machine(start_crawler, tmp_path, "b", site, redis_url, *limits)
+    assert finish(a) == 0, stderr(tmp_path, "a")
+    assert finish(b) == 0, stderr(tmp_path, "b")
+    both = records(tmp_path, "a") + records(tmp_path, "b")
+    assert len(both) == 40 and len({r["url"] for r in both}) == 40
+    per_host = Counter(r["url"].split("/")[2] for r in both)
+    assert max(per_host.values()) <= 15
+    assert max(r["depth"] for r in both) <= 3
+    assert max(Counter(site.pages()).values()) == 1
+
+
 def test_kill_9_of_a_machine_its_hosts_and_urls_in_flight_are_taken_over(
     tmp_path: Path,
     start_crawler: StartCrawler,
