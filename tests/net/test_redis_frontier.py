@@ -172,3 +172,42 @@ def test_keys_live_under_the_crawl_name(machines: Machines, redis_url: str) -> N
     a.add([Task("http://x.test/1", 1)])
     keys = redis.Redis.from_url(redis_url).keys("*")
     assert keys and all(key.startswith(b"crawler:shared:") for key in keys)
+
+
+def test_robots_txt_is_asked_once_per_crawl_and_its_answer_shared(machines: Machines) -> None:
+    a, b = machines()
+    robots = Task("http://x.test/robots.txt", 0, robots=True, robots_for="x.test")
+    assert a.ask_robots(robots) is True
+    assert b.ask_robots(robots) is False  # b found the host too: no second fetch
+    b.add([Task("http://x.test/page", 1)])
+    assert urls(b.take(10)) == ["http://x.test/robots.txt"]  # the page waits behind it
+    answer = {"status": 200, "error_kind": None, "body": b"\xffDisallow: /", "blocked": None,
+              "error_message": None}  # fmt: skip
+    b.store_robots("x.test", answer)
+    assert a.robots_answers(["x.test", "y.test"]) == {"x.test": answer}
+
+
+def test_a_task_goes_back_only_while_it_is_its_owners(machines: Machines, clock: FakeClock) -> None:
+    a, b = machines()
+    a.add([Task("http://x.test/1", 1), Task("http://y.test/1", 1)])
+    one, other = a.take(10)
+    a.give_back(one)  # fenced, say: back at the front, the slot free
+    assert a.queued() == 1 and urls(a.take(10)) == [one.url]
+    clock.now += TTL_S + 1
+    taken = b.take(10)  # a's leases ran out: b has both tasks now
+    assert sorted(urls(taken)) == sorted([one.url, other.url])
+    a.give_back(other)  # too late: b has it, nothing is queued twice
+    a.finish("x.test", one)
+    assert b.queued() == 0
+    for task in taken:
+        b.finish(task.host, task)
+    assert b.settled()
+
+
+def test_leaving_gives_back_what_was_in_flight_at_once(machines: Machines) -> None:
+    a, b = machines()
+    a.add([Task("http://x.test/1", 1)])
+    (task,) = a.take(10)
+    assert a.leave() == 1  # an interrupted machine: no wait for its lease
+    (again,) = b.take(10)
+    assert (again.url, again.deaths) == (task.url, 0)
