@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import redis
 
 from crawler.errors import UsageError
+from crawler.frontier import Task
 from crawler.settings import Settings, masked_url
 
 # What each machine may set for itself (SPEC): how it runs and where it writes.
@@ -63,6 +64,8 @@ class SharedFrontier(Protocol):
     def robots_answers(self, hosts: Sequence[str]) -> dict[str, dict[str, Any]]: ...
 
     def mark_finished(self) -> None: ...
+
+    def hold_back(self, task: Task) -> None: ...
 
 
 def identity(settings: Settings, seeds: Sequence[str]) -> dict[str, Any]:
@@ -114,9 +117,12 @@ def describe(key: str, stored: Mapping[str, Any], mine: Mapping[str, Any]) -> st
     return f"{option} {json.dumps(mine.get(key))} (the crawl has {json.dumps(stored.get(key))})"
 
 
-def join(client: redis.Redis, name: str, doc: dict[str, Any], url: str) -> bool:
-    """Store the crawl's settings, or check ours against those stored; True if this
-    machine started the crawl (or reopened a finished one with other limits).
+STARTED, JOINED, REOPENED = "started", "joined", "reopened"
+
+
+def join(client: redis.Redis, name: str, doc: dict[str, Any], url: str) -> str:
+    """Store the crawl's settings, or check ours against those stored: STARTED (this
+    machine is the first), JOINED, or REOPENED (a finished crawl, run with other limits).
 
     UsageError if Redis cannot be reached or our crawl differs from the stored one.
     """
@@ -124,7 +130,7 @@ def join(client: redis.Redis, name: str, doc: dict[str, Any], url: str) -> bool:
     try:
         client.ping()
         if client.set(key, json.dumps(doc), nx=True):
-            return True
+            return STARTED
         raw = client.get(key)
         finished = bool(client.exists(f"crawler:{name}:finished"))
     except redis.RedisError as exc:
@@ -139,11 +145,11 @@ def join(client: redis.Redis, name: str, doc: dict[str, Any], url: str) -> bool:
         )
     diff = differences(stored.get("settings", {}), doc["settings"])
     if not diff:
-        return False
+        return JOINED
     if finished and set(diff) <= LIMITS:
         # Like --state: a finished crawl run again with other limits goes on.
         client.set(key, json.dumps(doc))
         client.delete(f"crawler:{name}:finished")
-        return True
+        return REOPENED
     shown = "; ".join(describe(k, stored["settings"], doc["settings"]) for k in diff)
     raise UsageError(f"crawl {name} in Redis was started with other settings: {shown}")

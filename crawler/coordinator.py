@@ -239,7 +239,12 @@ class Coordinator:
                     self._end_dead(task, "machines or worker processes")
                     self.frontier.finish(task.host, task)
                     continue
-                if not self._admit(task):
+                verdict = self._admit(task)
+                if verdict is Verdict.OVER_BUDGET and self.shared is not None:
+                    # Kept in Redis: a rerun with a higher limit goes on with it.
+                    self.shared.hold_back(task)
+                    continue
+                if verdict is not Verdict.START:
                     self.frontier.cancel(task.host, task)
                     continue
                 worker = self.pool.choose(task.host)
@@ -282,15 +287,15 @@ class Coordinator:
         while (
             successor := self.frontier.take_next(task.host, self.order.depth_limit())
         ) is not None:
-            if self._admit(successor):
+            if self._admit(successor) is Verdict.START:
                 self.pool.send_successor(worker, task_id, successor, self._send_headers(successor))
                 return
 
     def _send_headers(self, task: Task) -> bool:
         return bool(self.settings.header) and self.scope.is_seed_host(task.url)
 
-    def _admit(self, task: Task) -> bool:
-        """Act on admission's verdict; True if the task's request starts."""
+    def _admit(self, task: Task) -> Verdict:
+        """Act on admission's verdict (START: the task's request starts)."""
         refusal = self.robots.refusal(task.host)
         robots_allowed = self.robots.allowed(task.host, task.url)
         verdict = admit(task, robots_allowed, self.budget, refusal is not None)
@@ -305,24 +310,24 @@ class Coordinator:
         if verdict is Verdict.START:
             # Also a robots.txt request (a redirect) to a refused host: the fetcher's
             # guard refuses it, and it is no page record to write here.
-            return True
+            return verdict
         if verdict is Verdict.HOST_REFUSED:
             assert refusal is not None  # admit() said so
             kind, message = refusal
             self.answers.refuse(task, ErrorKind(kind), message)
-            return False
+            return verdict
         if verdict is Verdict.ROBOTS_EXCLUDED:
             self.recorder.stats.robots_excluded += 1
             if task.last_attempt is not None:
                 # A redirect hop robots.txt disallows ends the chain with no error: the
                 # record is the previous hop's 3xx answer, pointing at this URL.
                 self.answers.emit(task, task.last_attempt)
-                return False
+                return verdict
             if task.depth == 0:
                 log.warning("robots.txt disallows the seed %s: not fetched", task.url)
             self.recorder.given_up([task.url])
         self.order.close(task.depth)
-        return False
+        return verdict
 
     # -- results --------------------------------------------------------------------
     def _on_finished(self, done: Finished) -> None:

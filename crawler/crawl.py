@@ -114,7 +114,7 @@ def _join(
     settings = dataclasses.replace(settings, crawl=name)
     # One call waits at most this long; a longer outage is retried up to --redis-timeout.
     client = connect(settings.frontier, min(CALL_TIMEOUT_S, settings.redis_timeout))
-    first = cluster.join(
+    joined = cluster.join(
         client, name, cluster.document(settings, seeds, rejected_seeds), settings.frontier
     )
     machine = cluster.machine_name()
@@ -122,7 +122,7 @@ def _join(
         "crawl %s on %s: %s as %s",
         name,
         masked_url(settings.frontier),
-        "started" if first else "joined",
+        joined,
         machine,
     )
     frontier = RedisFrontier(
@@ -134,6 +134,8 @@ def _join(
         lease_ttl_s=settings.lease_ttl,
         timeout_s=settings.redis_timeout,
     )
+    if joined == cluster.REOPENED:
+        log.info("%d URLs held back by the earlier limits go on", frontier.requeue_held())
     return settings, frontier, machine
 
 

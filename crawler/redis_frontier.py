@@ -369,6 +369,41 @@ settle(host)
 return 1
 """
 
+# ARGV 7: host, 8: the task's key, 9: the task. A task a page limit holds back: its start
+# is uncounted (as cancel) and it waits in `held` for a run with a higher limit.
+_HOLD_BACK = """
+local host = ARGV[7]
+local h = P .. 'h:' .. host
+if not end_entry(host, ARGV[8]) then return 0 end
+redis.call('HINCRBY', h, 'in', -1)
+redis.call('DECRBY', P .. 'inflight', 1)
+local prev = redis.call('HGET', h, 'prev')
+if prev and prev ~= '' then
+  redis.call('HSET', h, 'last', prev)
+else
+  redis.call('HDEL', h, 'last')
+end
+redis.call('RPUSH', P .. 'held', host .. '|' .. ARGV[9])
+settle(host)
+return 1
+"""
+
+# The tasks held back go to the back of their hosts' queues; how many.
+_REQUEUE_HELD = """
+local n = 0
+while true do
+  local member = redis.call('LPOP', P .. 'held')
+  if not member then break end
+  local bar = string.find(member, '|', 1, true)
+  local host = string.sub(member, 1, bar - 1)
+  enqueue(host, string.sub(member, bar + 1), false, false)
+  schedule(host)
+  n = n + 1
+end
+redis.call('INCRBY', P .. 'queued', n)
+return n
+"""
+
 # ARGV 7: the host whose robots.txt it is, 8: the task's host, 9: the robots.txt task.
 # Holds the host and queues its robots.txt fetch, once per crawl whoever asks; 1 if now.
 _ASK_ROBOTS = """
@@ -569,6 +604,8 @@ class RedisFrontier:
                 ("take_next", _TAKE_NEXT),
                 ("end", _END),
                 ("give_back", _GIVE_BACK),
+                ("hold_back", _HOLD_BACK),
+                ("requeue_held", _REQUEUE_HELD),
                 ("ask_robots", _ASK_ROBOTS),
                 ("hold", _HOLD),
                 ("renew", _RENEW),
@@ -680,6 +717,14 @@ class RedisFrontier:
     def give_back(self, task: Task, *, held_slot: bool = True) -> None:
         robots = "1" if task.robots else "0"
         self._run("give_back", task.host, task_key(task), robots, _encode(task))
+
+    def hold_back(self, task: Task) -> None:
+        """A page limit holds the task back: kept in Redis for a rerun with a higher one."""
+        self._run("hold_back", task.host, task_key(task), _encode(task))
+
+    def requeue_held(self) -> int:
+        """Queue again what the limits of an earlier run held back; how many."""
+        return int(self._run("requeue_held"))
 
     def ask_robots(self, task: Task) -> bool:
         host = task.robots_for or task.host

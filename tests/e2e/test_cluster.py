@@ -185,6 +185,14 @@ def test_page_limits_hold_across_machines(
     assert max(per_host.values()) <= 15
     assert max(r["depth"] for r in both) <= 3
     assert max(Counter(site.pages()).values()) == 1
+    # The URLs the limits held back stay in Redis: a rerun with a higher limit goes on.
+    more = ("--max-pages", "60", "--max-pages-per-host", "25", "--max-depth", "3")
+    again = machine(start_crawler, tmp_path, "again", site, redis_url, *more)
+    assert finish(again) == 0, stderr(tmp_path, "again")
+    assert "held back by the earlier limits go on" in stderr(tmp_path, "again")
+    later = records(tmp_path, "again")
+    assert len(later) == 20 and not {r["url"] for r in later} & {r["url"] for r in both}
+    assert max(Counter(site.pages()).values()) == 1
 
 
 def test_kill_9_of_a_machine_its_hosts_and_urls_in_flight_are_taken_over(

@@ -211,3 +211,14 @@ def test_leaving_gives_back_what_was_in_flight_at_once(machines: Machines) -> No
     assert a.leave() == 1  # an interrupted machine: no wait for its lease
     (again,) = b.take(10)
     assert (again.url, again.deaths) == (task.url, 0)
+
+
+def test_a_task_held_back_by_a_limit_waits_in_redis(machines: Machines) -> None:
+    a, b = machines()
+    a.add([Task("http://x.test/1", 1), Task("http://x.test/2", 1)])
+    first, second = a.take(10)
+    a.finish("x.test", first)
+    a.hold_back(second)  # over --max-pages: not fetched, not lost
+    assert a.queued() == 0 and a.settled()
+    assert b.requeue_held() == 1  # a rerun with a higher limit
+    assert urls(b.take(10)) == [second.url]
