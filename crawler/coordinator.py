@@ -178,8 +178,9 @@ class Coordinator:
                 return True
             self._receive(self._wait_timeout(now, grace_until))
             self.recorder.commit()
-            stats = self.recorder.stats
-            progress.update(stats.pages, stats.failed, self.frontier.queued())
+            if progress.enabled:  # queued() may be a round trip to Redis
+                stats = self.recorder.stats
+                progress.update(stats.pages, stats.failed, self.frontier.queued())
 
     def _wait_timeout(self, now: float, grace_until: float | None) -> float:
         timeout = IDLE_WAKE_S

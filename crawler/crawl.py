@@ -96,6 +96,8 @@ def run_crawl(
             log.exception("internal error; writing what was crawled")
             failed = True
         progress.close()  # before the summary and any log line of the write
+        if shared is not None:
+            log.debug("Redis: %d round trips", shared.round_trips)
         header = recorder.header(complete=complete, started_at=started_at, finished_at=time.time())
         out_path = _write_result(recorder, header, settings)
     finally:

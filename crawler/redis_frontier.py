@@ -46,6 +46,9 @@ LEASE_TTL_S = 30.0
 # How many ready hosts one take() looks at per task it may return: hosts owned by
 # another coordinator, or whose next task is too deep, are skipped.
 CANDIDATES_PER_TASK = 4
+# How long a status read may be reused while this coordinator changed nothing (other
+# machines may have, but a few ms is nothing to them). Never with a test's clock.
+STATUS_REUSE_S = 0.005
 # How many ready hosts wait_s() looks at for one this coordinator may take from.
 STATUS_SCAN = 32
 
@@ -593,6 +596,9 @@ class RedisFrontier:
         self._leases: dict[str, float] = {}
         self._renewed_at = time.monotonic()
         self.abort = False  # set on an interrupt: waiting for Redis ends at once
+        self._status_cache: tuple[float, tuple[float, int, int]] | None = None
+        self._deferred: list[tuple[str, list[Any]]] = []  # finishes, sent with the next call
+        self.round_trips = 0  # calls to Redis (a pipeline is one), for the log
         self._scripts = {
             name: client.register_script(_COMMON + body)
             for name, body in (
@@ -613,6 +619,9 @@ class RedisFrontier:
                 ("status", _STATUS),
             )
         }
+        # Loaded now: a pipeline of EVALSHAs must not meet one unknown to Redis (only a
+        # restart of Redis can unload them, and then it unloads them all).
+        self.call(self._load_scripts)
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisFrontier:
@@ -626,10 +635,46 @@ class RedisFrontier:
     def client(self) -> redis.Redis:
         return self._client
 
-    def _run(self, name: str, *args: str | bytes | int | float) -> Any:
+    def _argv(self, args: tuple[str | bytes | int | float, ...]) -> list[Any]:
         now = "" if self._clock is None else repr(self._clock())
-        argv = [self._prefix, now, self._owner, *self._fixed, *args]
-        return self.call(lambda: self._scripts[name](args=argv))
+        return [self._prefix, now, self._owner, *self._fixed, *args]
+
+    def _run(self, name: str, *args: str | bytes | int | float) -> Any:
+        """Run one script, after the finishes deferred so far, in one round trip."""
+        if name != "status":
+            self._status_cache = None  # it may change what status says
+        argv = self._argv(args)
+        if not self._deferred:
+            return self.call(lambda: self._scripts[name](args=argv))
+        deferred, self._deferred = self._deferred, []
+        calls = [*deferred, (name, argv)]
+        return self.call(lambda: self._pipelined(calls))[-1]
+
+    def _load_scripts(self) -> None:
+        for script in self._scripts.values():
+            self._client.script_load(script.script)
+
+    def _pipelined(self, calls: Sequence[tuple[str, list[Any]]]) -> list[Any]:
+        """Scripts by EVALSHA in one pipeline (not a transaction: each is atomic anyway)."""
+        for attempt in range(2):
+            pipe = self._client.pipeline(transaction=False)
+            for name, argv in calls:
+                pipe.evalsha(self._scripts[name].sha, 0, *argv)
+            try:
+                return list(pipe.execute())
+            except redis.exceptions.NoScriptError:
+                if attempt:
+                    raise
+                # Redis restarted without them: none of these ran (each failed alike).
+                self._load_scripts()
+        raise AssertionError("unreachable")
+
+    def _defer(self, name: str, *args: str | bytes | int | float) -> None:
+        """Run a script with the next call: a finish needs no answer, and waiting for
+        it only delays when its slot is free again (never a premature "finished": the
+        status read goes after it)."""
+        self._status_cache = None
+        self._deferred.append((name, self._argv(args)))
 
     def call(self, call: Callable[[], Any]) -> Any:
         """Run `call` (Redis calls); while Redis is unreachable, again with backoff, up to
@@ -641,6 +686,7 @@ class RedisFrontier:
         deadline = None
         pause = RETRY_FIRST_S
         while True:
+            self.round_trips += 1
             try:
                 return call()
             except (redis.ConnectionError, redis.TimeoutError) as exc:
@@ -710,9 +756,12 @@ class RedisFrontier:
         self._run("end", host, "cancel", "" if task is None else task_key(task))
 
     def finish(self, host: str, task: Task | None = None) -> None:
-        started = time.monotonic()
-        if self._run("end", host, "finish", "" if task is None else task_key(task)):
-            self._leases[host] = started + self._ttl_s
+        self._defer("end", host, "finish", "" if task is None else task_key(task))
+
+    def flush(self) -> None:
+        """Send the deferred finishes now."""
+        if self._deferred:
+            self._run("status")
 
     def give_back(self, task: Task, *, held_slot: bool = True) -> None:
         robots = "1" if task.robots else "0"
@@ -737,8 +786,16 @@ class RedisFrontier:
         self._run("hold", host, "release", "" if delay_s is None else repr(float(delay_s)))
 
     def _status(self) -> tuple[float, int, int]:
+        """(wait_s, queued, in flight), read again unless this frontier has changed nothing
+        since the last read within STATUS_REUSE_S (the loop asks settled(), then wait_s())."""
+        now = time.monotonic()
+        cache = self._status_cache
+        if cache is not None and self._clock is None and now - cache[0] < STATUS_REUSE_S:
+            return cache[1]
         wait, queued, inflight = cast(list[Any], self._run("status"))
-        return float(wait), int(queued), int(inflight)
+        status = float(wait), int(queued), int(inflight)
+        self._status_cache = (now, status)
+        return status
 
     def wait_s(self) -> float | None:
         wait = self._status()[0]
@@ -784,7 +841,10 @@ class RedisFrontier:
         stops before the crawl is finished); how many tasks went back."""
         hosts = list(self._leases)
         self._leases.clear()
-        return int(self._run("leave", *hosts)) if hosts else 0
+        if not hosts:
+            self.flush()
+            return 0
+        return int(self._run("leave", *hosts))
 
     def store_robots(self, host: str, answer: dict[str, Any]) -> None:
         """Keep a host's robots.txt answer for every machine (before release())."""
