@@ -300,3 +300,43 @@ def test_redis_gone_for_good_exit_1_then_a_rerun_resumes(
     assert finish(rerun) == 0, stderr(tmp_path, "rerun")
     both = out["pages"] + records(tmp_path, "rerun")
     assert {r["url"] for r in both if r["worker"] is not None} == site.expected
+
+
+def test_a_machine_that_joins_gets_work_within_seconds(
+    tmp_path: Path,
+    start_crawler: StartCrawler,
+    site_process: Callable[..., SiteProcess],
+    redis_url: str,
+) -> None:
+    site = Site(site_process, tmp_path, SiteConfig(pages=200, links=5, hosts=6, latency_ms=40))
+    a = machine(start_crawler, tmp_path, "a", site, redis_url)
+    wait_for(lambda: len(site.requests()) >= 30, 30, "a at work")
+    joined_at = time.time()
+    b = machine(start_crawler, tmp_path, "b", site, redis_url)
+    assert finish(a) == 0, stderr(tmp_path, "a")
+    assert finish(b) == 0, stderr(tmp_path, "b")
+    mine = [r for r in records(tmp_path, "b") if r["worker"] is not None]
+    assert mine, "b got no work"
+    first = min(_epoch(r) for r in mine)
+    assert first - joined_at < 5.0  # its start-up (the interpreter, the workers) included
+    counts = Counter(site.pages())
+    assert max(counts.values()) == 1
+
+
+def test_ctrl_c_on_one_machine_gives_its_work_back_at_once(
+    tmp_path: Path,
+    start_crawler: StartCrawler,
+    site_process: Callable[..., SiteProcess],
+    redis_url: str,
+) -> None:
+    site = Site(site_process, tmp_path, SiteConfig(pages=150, links=5, hosts=3, latency_ms=40))
+    a = machine(start_crawler, tmp_path, "a", site, redis_url, "--lease-ttl", "60")
+    b = machine(start_crawler, tmp_path, "b", site, redis_url, "--lease-ttl", "60")
+    wait_for(lambda: len(site.requests()) >= 30, 30, "30 requests")
+    os.killpg(a.pid, signal.SIGINT)
+    assert finish(a, timeout=15) == 130, stderr(tmp_path, "a")
+    assert json.loads((tmp_path / "a.json").read_text())["complete"] is False
+    # With a 60 s lease, b finishing soon means a's hosts came back when it left.
+    assert finish(b, timeout=30) == 0, stderr(tmp_path, "b")
+    both = records(tmp_path, "a") + records(tmp_path, "b")
+    assert {r["url"] for r in both if r["worker"] is not None} == site.expected
