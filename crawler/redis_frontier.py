@@ -21,10 +21,12 @@ go once nothing of it is queued or in flight.
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import logging
+import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, cast
 
 import redis
@@ -54,13 +56,15 @@ STATUS_SCAN = 32
 
 # Shared by every script: keys, the clock, and one host's politeness state.
 # ARGV: 1 prefix, 2 now ('' = the server's clock), 3 owner, 4 lease ttl, 5 per_host,
-# 6 the crawl's delay; the script's own arguments follow.
+# 6 the crawl's delay, 7 a request id ('' = none: see first_run); the script's own
+# arguments follow.
 _COMMON = """
 local P = ARGV[1]
 local OWNER = ARGV[3]
 local TTL = tonumber(ARGV[4])
 local PER_HOST = tonumber(ARGV[5])
 local DELAY = tonumber(ARGV[6])
+local RID = ARGV[7]
 local NOW
 if ARGV[2] ~= '' then
   NOW = tonumber(ARGV[2])
@@ -72,6 +76,13 @@ end
 local function num(v, default)
   if v then return tonumber(v) end
   return default
+end
+
+-- A call whose answer was lost is sent again with the same request id: a script that is
+-- not safe to run twice (push, take) runs only the first time.
+local function first_run()
+  if RID == '' then return true end
+  return redis.call('SET', P .. 'rid:' .. OWNER .. ':' .. RID, '1', 'NX', 'EX', 300) ~= false
 end
 
 local function host_delay(h)
@@ -206,12 +217,12 @@ local function end_entry(host, key)
 end
 """
 
-# ARGV 7..: front flag, then (bucket, field, host, robots flag, task) per task.
+# ARGV 8..: front flag, then (bucket, field, host, robots flag, task) per task.
 _ADD = """
-local front = ARGV[7] == '1'
+local front = ARGV[8] == '1'
 local added = {}
 local new = 0
-for i = 8, #ARGV, 5 do
+for i = 9, #ARGV, 5 do
   local fresh = redis.call('HSETNX', P .. 'seen:' .. ARGV[i], ARGV[i + 1], '')
   added[#added + 1] = fresh
   if fresh == 1 then
@@ -224,30 +235,31 @@ redis.call('INCRBY', P .. 'queued', new)
 return added
 """
 
-# ARGV 7..: (bucket, field) per URL.
+# ARGV 8..: (bucket, field) per URL.
 _MARK_SEEN = """
 local added = {}
-for i = 7, #ARGV, 2 do
+for i = 8, #ARGV, 2 do
   added[#added + 1] = redis.call('HSETNX', P .. 'seen:' .. ARGV[i], ARGV[i + 1], '')
 end
 return added
 """
 
-# ARGV 7..: (bucket, field) per URL.
+# ARGV 8..: (bucket, field) per URL.
 _SEEN = """
 local found = {}
-for i = 7, #ARGV, 2 do
+for i = 8, #ARGV, 2 do
   found[#found + 1] = redis.call('HEXISTS', P .. 'seen:' .. ARGV[i], ARGV[i + 1])
 end
 return found
 """
 
-# ARGV 7: front flag, 8: delay seconds, then (host, robots flag, task) per task.
+# ARGV 8: front flag, 9: delay seconds, then (host, robots flag, task) per task.
 _PUSH = """
-local front = ARGV[7] == '1'
-local wait = tonumber(ARGV[8])
+if not first_run() then return 0 end
+local front = ARGV[8] == '1'
+local wait = tonumber(ARGV[9])
 local n = 0
-for i = 9, #ARGV, 3 do
+for i = 10, #ARGV, 3 do
   if wait > 0 then
     local seq = redis.call('INCR', P .. 'seq')
     redis.call('ZADD', P .. 'delayed', NOW + wait,
@@ -262,10 +274,16 @@ redis.call('INCRBY', P .. 'queued', n)
 return n
 """
 
-# ARGV 7: count, 8: max depth ('' = any). Returns the tasks taken.
+# ARGV 8: count, 9: max depth ('' = any). Returns the tasks taken.
 _TAKE = """
-local count = tonumber(ARGV[7])
-local max_depth = num(ARGV[8] ~= '' and ARGV[8] or nil, nil)
+local count = tonumber(ARGV[8])
+local max_depth = num(ARGV[9] ~= '' and ARGV[9] or nil, nil)
+-- The same request again (its answer was lost): the same tasks, not more.
+local memo = P .. 'took:' .. OWNER .. ':' .. RID
+if RID ~= '' then
+  local done = redis.call('GET', memo)
+  if done then return cjson.decode(done) end
+end
 reap()
 -- Retries whose wait is over go to the front of their hosts' queues.
 for _, member in ipairs(redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', NOW)) do
@@ -303,18 +321,23 @@ for _, host in ipairs(redis.call('ZRANGEBYSCORE', P .. 'ready', '-inf', NOW, 'LI
       redis.call('HINCRBY', h, 'in', 1)
     end
     schedule(host)
+  else
+    -- Another owner's, with requests in flight: out of every scan until its lease ends
+    -- (its owner's next finish there schedules it again), so it hides no free host.
+    redis.call('ZADD', P .. 'ready', num(redis.call('HGET', h, 'until'), NOW), host)
   end
 end
 redis.call('DECRBY', P .. 'queued', #taken)
 redis.call('INCRBY', P .. 'inflight', #taken)
+if RID ~= '' and #taken > 0 then redis.call('SET', memo, cjson.encode(taken), 'EX', 300) end
 return taken
 """.replace("CANDIDATES_PER_TASK", str(CANDIDATES_PER_TASK))
 
-# ARGV 7: host, 8: max depth ('' = any). The coordinator does not use it on a shared
+# ARGV 8: host, 9: max depth ('' = any). The coordinator does not use it on a shared
 # frontier (see take_next()).
 _TAKE_NEXT = """
-local host = ARGV[7]
-local max_depth = num(ARGV[8] ~= '' and ARGV[8] or nil, nil)
+local host = ARGV[8]
+local max_depth = num(ARGV[9] ~= '' and ARGV[9] or nil, nil)
 local h = P .. 'h:' .. host
 if redis.call('HGET', h, 'owner') ~= OWNER or redis.call('HGET', h, 'held') then return false end
 if host_delay(h) > 0 or num(redis.call('HGET', h, 'in'), 0) == 0 then return false end
@@ -332,18 +355,18 @@ schedule(host)
 return task
 """
 
-# ARGV 7: host, 8: 'finish' or 'cancel', 9: the task's key ('' = none given).
+# ARGV 8: host, 9: 'finish' or 'cancel', 10: the task's key ('' = none given).
 # Returns 1, or 0 when the task was no longer this owner's (nothing changes then).
 _END = """
-local host = ARGV[7]
+local host = ARGV[8]
 local h = P .. 'h:' .. host
-if not end_entry(host, ARGV[9]) then return 0 end
+if not end_entry(host, ARGV[10]) then return 0 end
 if num(redis.call('HGET', h, 'in'), 0) <= 0 then
-  return redis.error_reply('frontier: ' .. ARGV[8] .. ' without a start for ' .. host)
+  return redis.error_reply('frontier: ' .. ARGV[9] .. ' without a start for ' .. host)
 end
 redis.call('HINCRBY', h, 'in', -1)
 redis.call('DECRBY', P .. 'inflight', 1)
-if ARGV[8] == 'cancel' then
+if ARGV[9] == 'cancel' then
   local prev = redis.call('HGET', h, 'prev')
   if prev and prev ~= '' then
     redis.call('HSET', h, 'last', prev)
@@ -357,27 +380,27 @@ settle(host)
 return 1
 """
 
-# ARGV 7: host, 8: the task's key, 9: robots flag, 10: the task as it goes back.
+# ARGV 8: host, 9: the task's key, 10: robots flag, 11: the task as it goes back.
 # A task taken but not ended normally (its worker died, or it was fenced) goes back to
 # the front of its host's queue, if it is still this owner's; 1 if it was.
 _GIVE_BACK = """
-local host = ARGV[7]
+local host = ARGV[8]
 local h = P .. 'h:' .. host
-if not end_entry(host, ARGV[8]) then return 0 end
+if not end_entry(host, ARGV[9]) then return 0 end
 redis.call('HINCRBY', h, 'in', -1)
 redis.call('DECRBY', P .. 'inflight', 1)
-enqueue(host, ARGV[10], ARGV[9] == '1', true)
+enqueue(host, ARGV[11], ARGV[10] == '1', true)
 redis.call('INCRBY', P .. 'queued', 1)
 settle(host)
 return 1
 """
 
-# ARGV 7: host, 8: the task's key, 9: the task. A task a page limit holds back: its start
+# ARGV 8: host, 9: the task's key, 10: the task. A task a page limit holds back: its start
 # is uncounted (as cancel) and it waits in `held` for a run with a higher limit.
 _HOLD_BACK = """
-local host = ARGV[7]
+local host = ARGV[8]
 local h = P .. 'h:' .. host
-if not end_entry(host, ARGV[8]) then return 0 end
+if not end_entry(host, ARGV[9]) then return 0 end
 redis.call('HINCRBY', h, 'in', -1)
 redis.call('DECRBY', P .. 'inflight', 1)
 local prev = redis.call('HGET', h, 'prev')
@@ -386,7 +409,7 @@ if prev and prev ~= '' then
 else
   redis.call('HDEL', h, 'last')
 end
-redis.call('RPUSH', P .. 'held', host .. '|' .. ARGV[9])
+redis.call('RPUSH', P .. 'held', host .. '|' .. ARGV[10])
 settle(host)
 return 1
 """
@@ -407,40 +430,40 @@ redis.call('INCRBY', P .. 'queued', n)
 return n
 """
 
-# ARGV 7: the host whose robots.txt it is, 8: the task's host, 9: the robots.txt task.
+# ARGV 8: the host whose robots.txt it is, 9: the task's host, 10: the robots.txt task.
 # Holds the host and queues its robots.txt fetch, once per crawl whoever asks; 1 if now.
 _ASK_ROBOTS = """
-local host = ARGV[7]
+local host = ARGV[8]
 local h = P .. 'h:' .. host
 if redis.call('HSETNX', h, 'asked', '1') == 0 then return 0 end
 redis.call('HSET', h, 'held', '1')
-enqueue(ARGV[8], ARGV[9], true, false)
+enqueue(ARGV[9], ARGV[10], true, false)
 redis.call('INCRBY', P .. 'queued', 1)
-schedule(ARGV[8])
+schedule(ARGV[9])
 schedule(host)
 return 1
 """
 
-# ARGV 7: host, 8: 'hold' or 'release', 9: delay seconds ('' = none).
+# ARGV 8: host, 9: 'hold' or 'release', 10: delay seconds ('' = none).
 _HOLD = """
-local host = ARGV[7]
+local host = ARGV[8]
 local h = P .. 'h:' .. host
-if ARGV[8] == 'hold' then
+if ARGV[9] == 'hold' then
   redis.call('HSET', h, 'held', '1')
 else
   redis.call('HDEL', h, 'held')
-  local delay = num(ARGV[9] ~= '' and ARGV[9] or nil, nil)
+  local delay = num(ARGV[10] ~= '' and ARGV[10] or nil, nil)
   if delay and delay > host_delay(h) then redis.call('HSET', h, 'delay', delay) end
 end
 schedule(host)
 return 1
 """
 
-# ARGV 7..: hosts. Renews this owner's lease of each; per host 1 if renewed, 0 if the host
+# ARGV 8..: hosts. Renews this owner's lease of each; per host 1 if renewed, 0 if the host
 # is not (or no longer) this owner's.
 _RENEW = """
 local renewed = {}
-for i = 7, #ARGV do
+for i = 8, #ARGV do
   local host = ARGV[i]
   if redis.call('HGET', P .. 'h:' .. host, 'owner') == OWNER then
     claim(host)
@@ -452,11 +475,11 @@ end
 return renewed
 """
 
-# ARGV 7..: hosts. This owner leaves: what it has in flight there goes back to the queue
+# ARGV 8..: hosts. This owner leaves: what it has in flight there goes back to the queue
 # (no death counted) and the hosts are free at once. Returns the tasks given back.
 _LEAVE = """
 local n = 0
-for i = 7, #ARGV do
+for i = 8, #ARGV do
   local host = ARGV[i]
   if redis.call('HGET', P .. 'h:' .. host, 'owner') == OWNER then
     n = n + take_back(host, false)
@@ -599,6 +622,8 @@ class RedisFrontier:
         self._status_cache: tuple[float, tuple[float, int, int]] | None = None
         self._deferred: list[tuple[str, list[Any]]] = []  # finishes, sent with the next call
         self.round_trips = 0  # calls to Redis (a pipeline is one), for the log
+        self._request_ids: Iterator[int] = itertools.count(1)
+        self._rid_prefix = secrets.token_hex(4)  # a later process may get the same pid
         self._scripts = {
             name: client.register_script(_COMMON + body)
             for name, body in (
@@ -635,15 +660,18 @@ class RedisFrontier:
     def client(self) -> redis.Redis:
         return self._client
 
-    def _argv(self, args: tuple[str | bytes | int | float, ...]) -> list[Any]:
+    def _argv(self, name: str, args: tuple[str | bytes | int | float, ...]) -> list[Any]:
         now = "" if self._clock is None else repr(self._clock())
-        return [self._prefix, now, self._owner, *self._fixed, *args]
+        # A request id for the scripts not safe to run twice: sent again after a lost
+        # answer, the same id makes the second run a no-op (push) or the same answer (take).
+        rid = f"{self._rid_prefix}{next(self._request_ids)}" if name in ("push", "take") else ""
+        return [self._prefix, now, self._owner, *self._fixed, rid, *args]
 
     def _run(self, name: str, *args: str | bytes | int | float) -> Any:
         """Run one script, after the finishes deferred so far, in one round trip."""
         if name != "status":
             self._status_cache = None  # it may change what status says
-        argv = self._argv(args)
+        argv = self._argv(name, args)
         if not self._deferred:
             return self.call(lambda: self._scripts[name](args=argv))
         deferred, self._deferred = self._deferred, []
@@ -674,7 +702,7 @@ class RedisFrontier:
         it only delays when its slot is free again (never a premature "finished": the
         status read goes after it)."""
         self._status_cache = None
-        self._deferred.append((name, self._argv(args)))
+        self._deferred.append((name, self._argv(name, args)))
 
     def call(self, call: Callable[[], Any]) -> Any:
         """Run `call` (Redis calls); while Redis is unreachable, again with backoff, up to

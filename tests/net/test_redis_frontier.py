@@ -225,3 +225,35 @@ def test_a_task_held_back_by_a_limit_waits_in_redis(machines: Machines) -> None:
     assert a.queued() == 0 and a.settled()
     assert b.requeue_held() == 1  # a rerun with a higher limit
     assert urls(b.take(10)) == [second.url]
+
+
+def test_hosts_of_another_owner_do_not_hide_a_free_one(
+    machines: Machines, clock: FakeClock
+) -> None:
+    a, b = machines()
+    a.add([Task(f"http://x{n}.test/0", 1) for n in range(30)])
+    assert len(a.take(30)) == 30  # one of each host in flight: a owns them all
+    a.add([Task(f"http://x{n}.test/1", 1) for n in range(30)])  # and each has more
+    b.add([Task("http://z.test/1", 1), Task("http://z.test/2", 1)])
+    clock.now += 1
+    (first,) = b.take(1)
+    b.finish("z.test", first)  # z.test is ready after a's hosts now
+    clock.now += 1
+    got = b.take(1) or b.take(1)  # a's busy hosts are skipped, then out of the way
+    assert urls(got) == ["http://z.test/2"]
+
+
+def test_a_call_sent_again_after_its_answer_was_lost_does_not_run_twice(
+    machines: Machines,
+) -> None:
+    a, _ = machines()
+    a._request_ids = iter([7, 7, 8, 8])  # as when the answer of a call was lost
+    a.push([Task("http://x.test/1", 1)])
+    a.push([Task("http://x.test/1", 1)])  # the same request again: nothing queued twice
+    assert a.queued() == 1
+    first = a.take(10)
+    again = a.take(10)  # the same request again: the same task, none taken more
+    assert urls(first) == urls(again) == ["http://x.test/1"]
+    assert a.queued() == 0
+    a.finish("x.test", first[0])
+    assert a.settled()
