@@ -223,10 +223,10 @@ class Answers:
                     stats.beyond_depth += 1
         if plan.follow:
             referrer = task.record_url
-            queued = self.queue(
-                [Task(url=link, depth=depth, referrer=referrer) for link in plan.follow]
+            self.queue(
+                [Task(url=link, depth=depth, referrer=referrer) for link in plan.follow],
+                links=True,
             )
-            stats.duplicates += len(plan.follow) - queued
 
     def _give_up(self, urls: Sequence[str]) -> int:
         """Mark links never to be followed as seen; how many were new (counted once each)."""
@@ -237,26 +237,36 @@ class Answers:
         self.recorder.given_up(new)
         return len(new)
 
-    def queue(self, tasks: Sequence[Task]) -> int:
-        """Queue new page records (unless seen already); how many were new."""
-        if self.shared is not None:
-            # Hosts held for robots.txt before their pages are queued: another machine
-            # could take them in between.
-            self.ask_robots([task.url for task in tasks])
-        added = self.frontier.add(tasks)
-        new = [task for task, is_new in zip(tasks, added, strict=True) if is_new]
-        for task in new:
-            self.recorder.queued(task.url, task.depth, task.referrer)
-            self.order.open(task.depth)
+    def queue(self, tasks: Sequence[Task], *, links: bool = False) -> None:
+        """Queue new page records (unless seen already); `links`: a page's links, those
+        seen already counted in stats.duplicates."""
+
+        def queued(added: list[bool]) -> None:
+            new = [task for task, is_new in zip(tasks, added, strict=True) if is_new]
+            for task in new:
+                self.recorder.queued(task.url, task.depth, task.referrer)
+                self.order.open(task.depth)
+            if links:
+                self.recorder.stats.duplicates += len(tasks) - len(new)
+            if self.shared is None:
+                self.ask_robots([task.url for task in new])
+
         if self.shared is None:
-            self.ask_robots([task.url for task in new])
-        return len(new)
+            queued(self.frontier.add(tasks))
+            return
+        # Hosts held for robots.txt before their pages are queued (another machine could
+        # take them in between), both with the next call to Redis: one round trip for
+        # every page answered in between.
+        self.ask_robots([task.url for task in tasks])
+        self.shared.add_later(tasks, queued)
 
     def ask_robots(self, urls: Sequence[str]) -> None:
         """Fetch robots.txt of each new host first; its other tasks wait meanwhile."""
         for url in urls:
             host = host_key(url)
             if self.robots.needs_fetch(host):
-                self.frontier.ask_robots(
-                    Task(url=robots_url(url), depth=0, robots=True, robots_for=host)
-                )
+                task = Task(url=robots_url(url), depth=0, robots=True, robots_for=host)
+                if self.shared is not None:
+                    self.shared.ask_robots_later(task)  # in order, before the pages
+                else:
+                    self.frontier.ask_robots(task)

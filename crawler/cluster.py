@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import redis
@@ -66,6 +66,10 @@ class SharedFrontier(Protocol):
     def mark_finished(self) -> None: ...
 
     def hold_back(self, task: Task) -> None: ...
+
+    def add_later(self, tasks: Sequence[Task], then: Callable[[list[bool]], None]) -> None: ...
+
+    def ask_robots_later(self, task: Task) -> None: ...
 
 
 def identity(settings: Settings, seeds: Sequence[str]) -> dict[str, Any]:

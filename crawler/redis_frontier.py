@@ -564,6 +564,14 @@ def _decode(data: bytes | str) -> Task:
     )
 
 
+def _add_args(tasks: Sequence[Task], front: bool) -> list[str | bytes | int]:
+    args: list[str | bytes | int] = ["1" if front else "0"]
+    for task in tasks:
+        bucket, field = seen_slot(task.url)
+        args += [bucket, field, task.host, "1" if task.robots else "0", _encode(task)]
+    return args
+
+
 def task_key(task: Task) -> str:
     """A task's key among the tasks in flight of its host (the scripts' task_key()).
 
@@ -620,7 +628,8 @@ class RedisFrontier:
         self._renewed_at = time.monotonic()
         self.abort = False  # set on an interrupt: waiting for Redis ends at once
         self._status_cache: tuple[float, tuple[float, int, int]] | None = None
-        self._deferred: list[tuple[str, list[Any]]] = []  # finishes, sent with the next call
+        # Calls sent with the next one (finishes, links): name, arguments, what gets the answer.
+        self._deferred: list[tuple[str, list[Any], Callable[[Any], None] | None]] = []
         self.round_trips = 0  # calls to Redis (a pipeline is one), for the log
         self._request_ids: Iterator[int] = itertools.count(1)
         self._rid_prefix = secrets.token_hex(4)  # a later process may get the same pid
@@ -668,15 +677,19 @@ class RedisFrontier:
         return [self._prefix, now, self._owner, *self._fixed, rid, *args]
 
     def _run(self, name: str, *args: str | bytes | int | float) -> Any:
-        """Run one script, after the finishes deferred so far, in one round trip."""
+        """Run one script, after the calls deferred so far, in one round trip."""
         if name != "status":
             self._status_cache = None  # it may change what status says
         argv = self._argv(name, args)
         if not self._deferred:
             return self.call(lambda: self._scripts[name](args=argv))
         deferred, self._deferred = self._deferred, []
-        calls = [*deferred, (name, argv)]
-        return self.call(lambda: self._pipelined(calls))[-1]
+        calls = [(n, a) for n, a, _ in deferred] + [(name, argv)]
+        replies = self.call(lambda: self._pipelined(calls))
+        for (_, _, then), reply in zip(deferred, replies, strict=False):
+            if then is not None:
+                then(reply)
+        return replies[-1]
 
     def _load_scripts(self) -> None:
         for script in self._scripts.values():
@@ -697,12 +710,17 @@ class RedisFrontier:
                 self._load_scripts()
         raise AssertionError("unreachable")
 
-    def _defer(self, name: str, *args: str | bytes | int | float) -> None:
-        """Run a script with the next call: a finish needs no answer, and waiting for
-        it only delays when its slot is free again (never a premature "finished": the
-        status read goes after it)."""
+    def _defer(
+        self,
+        name: str,
+        *args: str | bytes | int | float,
+        then: Callable[[Any], None] | None = None,
+    ) -> None:
+        """Run a script with the next call, in the same pipeline, in order; `then` gets
+        its answer. For what needs no answer at once (a finish, a page's links): the
+        status read that decides "finished" always goes after them."""
         self._status_cache = None
-        self._deferred.append((name, self._argv(name, args)))
+        self._deferred.append((name, self._argv(name, args), then))
 
     def call(self, call: Callable[[], Any]) -> Any:
         """Run `call` (Redis calls); while Redis is unreachable, again with backoff, up to
@@ -735,11 +753,18 @@ class RedisFrontier:
 
     # -- the protocol -----------------------------------------------------------------
     def add(self, tasks: Sequence[Task], *, front: bool = False) -> list[bool]:
-        args: list[str | bytes | int] = ["1" if front else "0"]
-        for task in tasks:
-            bucket, field = seen_slot(task.url)
-            args += [bucket, field, task.host, "1" if task.robots else "0", _encode(task)]
-        return [bool(new) for new in self._run("add", *args)] if tasks else []
+        return [bool(new) for new in self._run("add", *_add_args(tasks, front))] if tasks else []
+
+    def add_later(self, tasks: Sequence[Task], then: Callable[[list[bool]], None]) -> None:
+        """add() with the next call: `then` gets, per task, whether it was new."""
+        if tasks:
+            self._defer(
+                "add", *_add_args(tasks, False), then=lambda reply: then([bool(n) for n in reply])
+            )
+
+    def ask_robots_later(self, task: Task) -> None:
+        """ask_robots() with the next call (before what is deferred after it)."""
+        self._defer("ask_robots", task.robots_for or task.host, task.host, _encode(task))
 
     def mark_seen(self, urls: Sequence[str]) -> list[bool]:
         if not urls:
