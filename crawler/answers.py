@@ -209,8 +209,8 @@ class Answers:
             settings.reject_ext,
         )
         stats = self.recorder.stats
-        stats.out_of_scope += self._give_up(plan.out_of_scope)
-        stats.rejected += self._give_up(plan.rejected)
+        self._give_up(plan.out_of_scope, "out_of_scope")
+        self._give_up(plan.rejected, "rejected")
         if plan.beyond_depth:
             # Not marked seen: a resumed crawl with a higher --max-depth must find them.
             # Those not seen (crawled or queued) already count, once each.
@@ -228,14 +228,22 @@ class Answers:
                 links=True,
             )
 
-    def _give_up(self, urls: Sequence[str]) -> int:
-        """Mark links never to be followed as seen; how many were new (counted once each)."""
+    def _give_up(self, urls: Sequence[str], counter: str) -> None:
+        """Mark links never to be followed as seen; those new are counted (once each) in
+        the stats `counter` (with a shared frontier, when the next call to Redis answers)."""
         if not urls:
-            return 0
-        marked = self.frontier.mark_seen(urls)
-        new = [url for url, is_new in zip(urls, marked, strict=True) if is_new]
-        self.recorder.given_up(new)
-        return len(new)
+            return
+
+        def marked(new_flags: list[bool]) -> None:
+            new = [url for url, is_new in zip(urls, new_flags, strict=True) if is_new]
+            self.recorder.given_up(new)
+            stats = self.recorder.stats
+            setattr(stats, counter, getattr(stats, counter) + len(new))
+
+        if self.shared is not None:
+            self.shared.mark_seen_later(urls, marked)
+        else:
+            marked(self.frontier.mark_seen(urls))
 
     def queue(self, tasks: Sequence[Task], *, links: bool = False) -> None:
         """Queue new page records (unless seen already); `links`: a page's links, those

@@ -71,6 +71,8 @@ class SharedFrontier(Protocol):
 
     def ask_robots_later(self, task: Task) -> None: ...
 
+    def mark_seen_later(self, urls: Sequence[str], then: Callable[[list[bool]], None]) -> None: ...
+
 
 def identity(settings: Settings, seeds: Sequence[str]) -> dict[str, Any]:
     """What makes two commands the same crawl: sorted canonical seeds, scope, allow, deny."""

@@ -233,6 +233,7 @@ class Coordinator:
             tasks = self.frontier.take(free, self.order.depth_limit())
             if not tasks:
                 return
+            more = len(tasks) == free  # fewer: no more is ready now
             if self.shared is not None:
                 self._learn_robots(tasks)
             for task in tasks:
@@ -253,6 +254,8 @@ class Coordinator:
                 deadline = 0.0 if self.shared is None else self.shared.deadline(task.host)
                 task_id = self.pool.send(worker, task, self._send_headers(task), deadline)
                 self._send_successor(worker, task_id, task)
+            if not more:
+                return
 
     def _learn_robots(self, tasks: Sequence[Task]) -> None:
         """The robots.txt answers of hosts another machine asked, from Redis (their pages

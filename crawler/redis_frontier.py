@@ -112,15 +112,14 @@ end
 
 -- When the host's next task may start (nil: not for now), as MemoryFrontier's gate.
 local function ready_time(host)
-  local h = P .. 'h:' .. host
-  if num(redis.call('HGET', h, 'in'), 0) >= PER_HOST then return nil end
-  local robots = redis.call('LLEN', P .. 'r:' .. host)
-  local queued = redis.call('LLEN', P .. 'q:' .. host)
-  local held = redis.call('HGET', h, 'held')
-  if robots == 0 and (queued == 0 or held) then return nil end
-  local last = redis.call('HGET', h, 'last')
-  if not last then return 0 end
-  return tonumber(last) + host_delay(h)
+  local state = redis.call('HMGET', P .. 'h:' .. host, 'in', 'held', 'last', 'delay')
+  if num(state[1], 0) >= PER_HOST then return nil end
+  if redis.call('LLEN', P .. 'r:' .. host) == 0
+      and (state[2] or redis.call('LLEN', P .. 'q:' .. host) == 0) then
+    return nil
+  end
+  if not state[3] then return 0 end
+  return tonumber(state[3]) + math.max(DELAY, num(state[4], 0))
 end
 
 local function schedule(host)
@@ -205,6 +204,32 @@ local function reap()
   end
 end
 
+-- {seconds until the first host this owner may take from, or a retry, is ready (-1:
+-- none); tasks queued; tasks in flight}. Hosts another owner holds are skipped (they
+-- count from when their lease ends): they are never ready for this one.
+local function status()
+  local first = nil
+  local function sooner(at)
+    if (not first) or at < first then first = at end
+  end
+  local ready = redis.call('ZRANGE', P .. 'ready', 0, STATUS_SCAN - 1, 'WITHSCORES')
+  for i = 1, #ready, 2 do
+    local h = P .. 'h:' .. ready[i]
+    local at = tonumber(ready[i + 1])
+    if may_own(h) then
+      sooner(at)
+      break
+    end
+    sooner(math.max(at, num(redis.call('HGET', h, 'until'), 0)))
+  end
+  local delayed = redis.call('ZRANGE', P .. 'delayed', 0, 0, 'WITHSCORES')
+  if delayed[2] then sooner(tonumber(delayed[2])) end
+  local wait = -1
+  if first then wait = math.max(0, first - NOW) end
+  return {tostring(wait), num(redis.call('GET', P .. 'queued'), 0),
+          num(redis.call('GET', P .. 'inflight'), 0)}
+end
+
 -- End the in-flight entry `key` of `host` if it is this owner's; false if it is not (the
 -- lease ran out and the task went back to the queue, or another owner took it since).
 local function end_entry(host, key)
@@ -215,22 +240,24 @@ local function end_entry(host, key)
   redis.call('HDEL', f, key)
   return true
 end
-"""
+""".replace("STATUS_SCAN", str(STATUS_SCAN))
 
 # ARGV 8..: front flag, then (bucket, field, host, robots flag, task) per task.
 _ADD = """
 local front = ARGV[8] == '1'
 local added = {}
+local hosts = {}  -- each scheduled once
 local new = 0
 for i = 9, #ARGV, 5 do
   local fresh = redis.call('HSETNX', P .. 'seen:' .. ARGV[i], ARGV[i + 1], '')
   added[#added + 1] = fresh
   if fresh == 1 then
     enqueue(ARGV[i + 2], ARGV[i + 4], ARGV[i + 3] == '1', front)
-    schedule(ARGV[i + 2])
+    hosts[ARGV[i + 2]] = true
     new = new + 1
   end
 end
+for host in pairs(hosts) do schedule(host) end
 redis.call('INCRBY', P .. 'queued', new)
 return added
 """
@@ -274,7 +301,7 @@ redis.call('INCRBY', P .. 'queued', n)
 return n
 """
 
-# ARGV 8: count, 9: max depth ('' = any). Returns the tasks taken.
+# ARGV 8: count, 9: max depth ('' = any). Returns {the tasks taken, status() after}.
 _TAKE = """
 local count = tonumber(ARGV[8])
 local max_depth = num(ARGV[9] ~= '' and ARGV[9] or nil, nil)
@@ -282,7 +309,7 @@ local max_depth = num(ARGV[9] ~= '' and ARGV[9] or nil, nil)
 local memo = P .. 'took:' .. OWNER .. ':' .. RID
 if RID ~= '' then
   local done = redis.call('GET', memo)
-  if done then return cjson.decode(done) end
+  if done then return {cjson.decode(done), status()} end
 end
 reap()
 -- Retries whose wait is over go to the front of their hosts' queues.
@@ -305,20 +332,34 @@ for _, host in ipairs(redis.call('ZRANGEBYSCORE', P .. 'ready', '-inf', NOW, 'LI
       -- A lapsed lease not reaped yet: its tasks in flight come back first.
       take_back(host, true)
     end
-    while #taken < count do
-      local when = ready_time(host)
-      if (not when) or when > NOW then break end
-      local key = P .. 'r:' .. host
-      if redis.call('LLEN', key) == 0 then
-        key = P .. 'q:' .. host
+    -- The host's state read once, its gate (as ready_time()) applied per task here.
+    local state = redis.call('HMGET', h, 'in', 'held', 'last', 'delay')
+    local inflight, held = num(state[1], 0), state[2]
+    local last = num(state[3], nil)
+    local delay = math.max(DELAY, num(state[4], 0))
+    local rkey, qkey = P .. 'r:' .. host, P .. 'q:' .. host
+    local robots, queued = redis.call('LLEN', rkey), redis.call('LLEN', qkey)
+    local n, prev = 0, nil
+    while #taken < count and inflight < PER_HOST do
+      if last and last + delay > NOW then break end
+      local key
+      if robots > 0 then
+        key, robots = rkey, robots - 1
+      elseif queued > 0 and not held then
         if max_depth and next_depth(host) > max_depth then break end
+        key, queued = qkey, queued - 1
+      else
+        break
       end
       local task = redis.call('LPOP', key)
       taken[#taken + 1] = task
       redis.call('HSET', P .. 'f:' .. host, task_key(task), OWNER .. '|' .. task)
+      n, inflight = n + 1, inflight + 1
+      prev, last = last, NOW
+    end
+    if n > 0 then
       claim(host)
-      redis.call('HSET', h, 'prev', redis.call('HGET', h, 'last') or '', 'last', NOW)
-      redis.call('HINCRBY', h, 'in', 1)
+      redis.call('HSET', h, 'prev', prev or '', 'last', NOW, 'in', inflight)
     end
     schedule(host)
   else
@@ -330,7 +371,7 @@ end
 redis.call('DECRBY', P .. 'queued', #taken)
 redis.call('INCRBY', P .. 'inflight', #taken)
 if RID ~= '' and #taken > 0 then redis.call('SET', memo, cjson.encode(taken), 'EX', 300) end
-return taken
+return {taken, status()}
 """.replace("CANDIDATES_PER_TASK", str(CANDIDATES_PER_TASK))
 
 # ARGV 8: host, 9: max depth ('' = any). The coordinator does not use it on a shared
@@ -488,31 +529,10 @@ end
 return n
 """
 
-# Returns {seconds until the first host this owner may take from, or a retry, is ready
-# (-1: none); tasks queued; tasks in flight}. Hosts another owner holds are skipped (they
-# count from when their lease ends): they are never ready for this one.
+# Returns status() (see _COMMON).
 _STATUS = """
-local first = nil
-local function sooner(at)
-  if (not first) or at < first then first = at end
-end
-local ready = redis.call('ZRANGE', P .. 'ready', 0, STATUS_SCAN - 1, 'WITHSCORES')
-for i = 1, #ready, 2 do
-  local h = P .. 'h:' .. ready[i]
-  local at = tonumber(ready[i + 1])
-  if may_own(h) then
-    sooner(at)
-    break
-  end
-  sooner(math.max(at, num(redis.call('HGET', h, 'until'), 0)))
-end
-local delayed = redis.call('ZRANGE', P .. 'delayed', 0, 0, 'WITHSCORES')
-if delayed[2] then sooner(tonumber(delayed[2])) end
-local wait = -1
-if first then wait = math.max(0, first - NOW) end
-return {tostring(wait), num(redis.call('GET', P .. 'queued'), 0),
-        num(redis.call('GET', P .. 'inflight'), 0)}
-""".replace("STATUS_SCAN", str(STATUS_SCAN))
+return status()
+"""
 
 
 def _encode(task: Task) -> str:
@@ -562,6 +582,11 @@ def _decode(data: bytes | str) -> Task:
         counted=counted,
         deaths=deaths,
     )
+
+
+def _status_of(reply: Any) -> tuple[float, int, int]:
+    wait, queued, inflight = cast(list[Any], reply)
+    return float(wait), int(queued), int(inflight)
 
 
 def _add_args(tasks: Sequence[Task], front: bool) -> list[str | bytes | int]:
@@ -762,6 +787,14 @@ class RedisFrontier:
                 "add", *_add_args(tasks, False), then=lambda reply: then([bool(n) for n in reply])
             )
 
+    def mark_seen_later(self, urls: Sequence[str], then: Callable[[list[bool]], None]) -> None:
+        """mark_seen() with the next call: `then` gets, per URL, whether it was new."""
+        if urls:
+            args: list[str | bytes | int] = []
+            for url in urls:
+                args += list(seen_slot(url))
+            self._defer("mark_seen", *args, then=lambda reply: then([bool(n) for n in reply]))
+
     def ask_robots_later(self, task: Task) -> None:
         """ask_robots() with the next call (before what is deferred after it)."""
         self._defer("ask_robots", task.robots_for or task.host, task.host, _encode(task))
@@ -793,7 +826,9 @@ class RedisFrontier:
     def take(self, count: int, max_depth: int | None = None) -> list[Task]:
         depth = "" if max_depth is None else str(max_depth)
         started = time.monotonic()
-        tasks = [_decode(data) for data in self._run("take", count, depth)]
+        taken, status = self._run("take", count, depth)
+        self._status_cache = (started, _status_of(status))  # the loop asks it next
+        tasks = [_decode(data) for data in taken]
         for task in tasks:
             self._leases[task.host] = started + self._ttl_s
         return tasks
@@ -845,8 +880,7 @@ class RedisFrontier:
         cache = self._status_cache
         if cache is not None and self._clock is None and now - cache[0] < STATUS_REUSE_S:
             return cache[1]
-        wait, queued, inflight = cast(list[Any], self._run("status"))
-        status = float(wait), int(queued), int(inflight)
+        status = _status_of(self._run("status"))
         self._status_cache = (now, status)
         return status
 
