@@ -150,6 +150,13 @@ def test_a_joiner_with_other_settings_or_no_redis_exits_2(
     other = machine(start_crawler, tmp_path, "other", site, redis_url, "--delay", "1")
     assert finish(other) == 2
     assert "--delay 1.0 (the crawl has 0.0)" in stderr(tmp_path, "other").splitlines()[-1]
+    # Another crawl under the same --crawl name: exit 2.
+    name = json.loads((tmp_path / "first.json").read_text())["settings"]["crawl"]
+    clash = machine(
+        start_crawler, tmp_path, "clash", site, redis_url, "--crawl", name, "--scope", "host"
+    )
+    assert finish(clash) == 2
+    assert f"crawl {name} in Redis has other seeds" in stderr(tmp_path, "clash").splitlines()[-1]
     # What a machine sets for itself may differ.
     own = machine(
         start_crawler, tmp_path, "own", site, redis_url, "--max-pages", "5", "--threads", "2"
