@@ -154,11 +154,24 @@ end
 
 -- A task in flight is kept in f:<host>, field = its key, value = 'owner|task', until its
 -- owner ends it; the key is what Python's task_key() computes from the same task.
-local function task_key(task)
-  local t = cjson.decode(task)
+local function key_of(t)
   local robots_for = t[9]
   if robots_for == cjson.null then robots_for = '' end
   return (t[8] and 'R' or 'P') .. robots_for .. ' ' .. t[1]
+end
+
+local function task_key(task)
+  return key_of(cjson.decode(task))
+end
+
+local function unhex(text)
+  return (string.gsub(text, '..', function(h) return string.char(tonumber(h, 16)) end))
+end
+
+-- The smallest depth the task's URL was found at so far (its seen slot's value), or -1.
+local function found_depth(t)
+  if t[8] or t[12] == cjson.null then return -1 end
+  return num(redis.call('HGET', P .. 'seen:' .. t[12], unhex(t[13])), -1)
 end
 
 -- The host's lease ended (its owner died, or was paused past it): what was in flight goes
@@ -242,14 +255,23 @@ local function end_entry(host, key)
 end
 """.replace("STATUS_SCAN", str(STATUS_SCAN))
 
-# ARGV 8..: front flag, then (bucket, field, host, robots flag, task) per task.
+# ARGV 8..: front flag, then (bucket, field, host, robots flag, task, depth) per task. The
+# seen set keeps the smallest depth each URL was found at: a task taken later gets it.
 _ADD = """
 local front = ARGV[8] == '1'
 local added = {}
 local hosts = {}  -- each scheduled once
 local new = 0
-for i = 9, #ARGV, 5 do
-  local fresh = redis.call('HSETNX', P .. 'seen:' .. ARGV[i], ARGV[i + 1], '')
+for i = 9, #ARGV, 6 do
+  local seen = P .. 'seen:' .. ARGV[i]
+  local depth = tonumber(ARGV[i + 5])
+  local fresh = redis.call('HSETNX', seen, ARGV[i + 1], depth)
+  if fresh == 0 then
+    local found = redis.call('HGET', seen, ARGV[i + 1])
+    if found ~= '' and tonumber(found) > depth then
+      redis.call('HSET', seen, ARGV[i + 1], depth)
+    end
+  end
   added[#added + 1] = fresh
   if fresh == 1 then
     enqueue(ARGV[i + 2], ARGV[i + 4], ARGV[i + 3] == '1', front)
@@ -301,7 +323,8 @@ redis.call('INCRBY', P .. 'queued', n)
 return n
 """
 
-# ARGV 8: count, 9: max depth ('' = any). Returns {the tasks taken, status() after}.
+# ARGV 8: count, 9: max depth ('' = any). Returns {the tasks taken, status() after, the
+# smallest depth each task's URL was found at (-1: not known)}.
 _TAKE = """
 local count = tonumber(ARGV[8])
 local max_depth = num(ARGV[9] ~= '' and ARGV[9] or nil, nil)
@@ -309,7 +332,10 @@ local max_depth = num(ARGV[9] ~= '' and ARGV[9] or nil, nil)
 local memo = P .. 'took:' .. OWNER .. ':' .. RID
 if RID ~= '' then
   local done = redis.call('GET', memo)
-  if done then return {cjson.decode(done), status()} end
+  if done then
+    local again = cjson.decode(done)
+    return {again[1], status(), again[2]}
+  end
 end
 reap()
 -- Retries whose wait is over go to the front of their hosts' queues.
@@ -323,6 +349,7 @@ for _, member in ipairs(redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', NOW)
   schedule(host)
 end
 local taken = {}
+local depths = {}
 local limit = count * CANDIDATES_PER_TASK + 16
 for _, host in ipairs(redis.call('ZRANGEBYSCORE', P .. 'ready', '-inf', NOW, 'LIMIT', 0, limit)) do
   if #taken >= count then break end
@@ -352,8 +379,10 @@ for _, host in ipairs(redis.call('ZRANGEBYSCORE', P .. 'ready', '-inf', NOW, 'LI
         break
       end
       local task = redis.call('LPOP', key)
+      local t = cjson.decode(task)
       taken[#taken + 1] = task
-      redis.call('HSET', P .. 'f:' .. host, task_key(task), OWNER .. '|' .. task)
+      depths[#depths + 1] = found_depth(t)
+      redis.call('HSET', P .. 'f:' .. host, key_of(t), OWNER .. '|' .. task)
       n, inflight = n + 1, inflight + 1
       prev, last = last, NOW
     end
@@ -370,8 +399,10 @@ for _, host in ipairs(redis.call('ZRANGEBYSCORE', P .. 'ready', '-inf', NOW, 'LI
 end
 redis.call('DECRBY', P .. 'queued', #taken)
 redis.call('INCRBY', P .. 'inflight', #taken)
-if RID ~= '' and #taken > 0 then redis.call('SET', memo, cjson.encode(taken), 'EX', 300) end
-return {taken, status()}
+if RID ~= '' and #taken > 0 then
+  redis.call('SET', memo, cjson.encode({taken, depths}), 'EX', 300)
+end
+return {taken, status(), depths}
 """.replace("CANDIDATES_PER_TASK", str(CANDIDATES_PER_TASK))
 
 # ARGV 8: host, 9: max depth ('' = any). The coordinator does not use it on a shared
@@ -546,6 +577,7 @@ def _encode(task: Task) -> str:
         # Every field by name but the body: a hop's attempt is a 3xx page answer, never a
         # robots.txt one, so it has no body (and bytes are not JSON).
         attempt = {k: v for k, v in task.last_attempt._asdict().items() if k != "body"}
+    bucket, field = (None, None) if task.robots else seen_slot(task.url)
     return json.dumps(
         [
             task.url,
@@ -559,6 +591,8 @@ def _encode(task: Task) -> str:
             task.robots_for,
             attempt,
             task.counted,
+            bucket,  # the URL's seen slot: take reads the smallest depth it was found at
+            None if field is None else field.hex(),
             task.deaths,
         ],
         separators=(",", ":"),
@@ -567,7 +601,7 @@ def _encode(task: Task) -> str:
 
 def _decode(data: bytes | str) -> Task:
     (url, depth, referrer, origin, redirects, retries, hop_retries, robots, robots_for,
-     attempt, counted, deaths) = json.loads(data)  # fmt: skip
+     attempt, counted, _bucket, _field, deaths) = json.loads(data)  # fmt: skip
     return Task(
         url=url,
         depth=depth,
@@ -593,7 +627,7 @@ def _add_args(tasks: Sequence[Task], front: bool) -> list[str | bytes | int]:
     args: list[str | bytes | int] = ["1" if front else "0"]
     for task in tasks:
         bucket, field = seen_slot(task.url)
-        args += [bucket, field, task.host, "1" if task.robots else "0", _encode(task)]
+        args += [bucket, field, task.host, "1" if task.robots else "0", _encode(task), task.depth]
     return args
 
 
@@ -826,9 +860,13 @@ class RedisFrontier:
     def take(self, count: int, max_depth: int | None = None) -> list[Task]:
         depth = "" if max_depth is None else str(max_depth)
         started = time.monotonic()
-        taken, status = self._run("take", count, depth)
+        taken, status, found = self._run("take", count, depth)
         self._status_cache = (started, _status_of(status))  # the loop asks it next
         tasks = [_decode(data) for data in taken]
+        for task, shallowest in zip(tasks, found, strict=True):
+            if 0 <= shallowest < task.depth:
+                # Found again, nearer a seed, before it was fetched: that is its depth.
+                task.depth = shallowest
         for task in tasks:
             self._leases[task.host] = started + self._ttl_s
         return tasks

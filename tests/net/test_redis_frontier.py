@@ -257,3 +257,14 @@ def test_a_call_sent_again_after_its_answer_was_lost_does_not_run_twice(
     assert a.queued() == 0
     a.finish("x.test", first[0])
     assert a.settled()
+
+
+def test_a_url_found_nearer_a_seed_before_it_is_fetched_takes_that_depth(
+    machines: Machines,
+) -> None:
+    a, b = machines()
+    assert a.add([Task("http://x.test/deep", 4, referrer="http://x.test/3")]) == [True]
+    assert b.add([Task("http://x.test/deep", 1, referrer="http://x.test/")]) == [False]
+    assert b.add([Task("http://x.test/deep", 2)]) == [False]  # never raised again
+    (task,) = a.take(10)
+    assert (task.depth, task.referrer) == (1, "http://x.test/3")
