@@ -138,6 +138,30 @@ def test_two_machines_crawl_every_page_once_and_politely(
     assert len(site.requests()) == len(requests)
 
 
+def test_per_host_holds_across_machines(
+    tmp_path: Path,
+    start_crawler: StartCrawler,
+    site_process: Callable[..., SiteProcess],
+    redis_url: str,
+) -> None:
+    latency_s = 0.1
+    site = Site(site_process, tmp_path, SiteConfig(pages=60, links=5, hosts=2, latency_ms=100))
+    a = machine(start_crawler, tmp_path, "a", site, redis_url, "--per-host", "2")
+    b = machine(start_crawler, tmp_path, "b", site, redis_url, "--per-host", "2")
+    assert finish(a) == 0, stderr(tmp_path, "a")
+    assert finish(b) == 0, stderr(tmp_path, "b")
+    # Every request is in flight at least from its arrival until latency_s later, so the
+    # arrivals within latency_s of one another were all in flight at once: at most 2,
+    # whichever machine sent them (8 threads in all would send more).
+    by_host: dict[int, list[float]] = defaultdict(list)
+    for request in site.requests():
+        by_host[request["host"]].append(request["t"])
+    for host, starts in by_host.items():
+        most = max(sum(1 for t in starts if t0 <= t < t0 + latency_s) for t0 in starts)
+        assert most <= 2, (host, most)
+    assert max(Counter(site.pages()).values()) == 1
+
+
 def test_a_joiner_with_other_settings_or_no_redis_exits_2(
     tmp_path: Path,
     start_crawler: StartCrawler,
