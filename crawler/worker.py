@@ -16,7 +16,9 @@ With --plugin, the thread that parsed a page sends its Result first, marked
 message: the coordinator has the page's status, title and links before a call that may
 never return, and stops this process if the call runs past --plugin-timeout
 (crawler/pool.py). A worker that cannot import the plugin still crawls: each call then
-ends in a plugin_error naming the import error.
+ends in a plugin_error naming the import error. With a plugin, each fetch thread
+parses its own pages and calls the plugin itself: no page waits for the parse thread
+behind another page's call.
 
 One parse thread, not one per fetch thread: every thread of a worker shares one
 interpreter lock, and a fetch thread waiting for it to send its next request or read
@@ -237,7 +239,9 @@ def _fetch_loop(
     parse_jobs: queue.SimpleQueue[ParseJob | None],
     send: Send,
 ) -> None:
-    backlog = parse_backlog(settings.threads)
+    # With a plugin no page waits for the parse thread: it could wait there behind a
+    # call that never returns, and be fetched again once the worker is killed for it.
+    backlog = 0 if parsing.plugin is not None else parse_backlog(settings.threads)
     fetcher = Fetcher(
         user_agent=settings.user_agent,
         timeout_s=settings.timeout,
