@@ -307,3 +307,55 @@ def test_without_plugin_records_have_no_plugin_keys(
     assert result.code == 0, result.stderr
     assert not any("data" in p or "plugin_error" in p for p in result.pages)
     assert result.stats["plugin_errors"] == 0
+
+
+FOLLOWER = textwrap.dedent(
+    """
+    def extract(page):
+        if page.url.endswith("/ok"):
+            return {"follow": ["/deeper"]}
+        return {"follow": [
+            "http://127.0.0.2:1/elsewhere",  # out of scope (another host)
+            "/doc.pdf",  # --reject-ext pdf
+            "/private/page",  # robots.txt disallows it
+            "/" + "x" * 300,  # longer than --max-url-length
+            "/ok",  # the page says nofollow; the plugin asked
+        ]}
+    """
+)
+
+
+def test_follow_urls_are_checked_like_links(
+    tmp_path: Path, crawl: RunCrawler, httpserver: HTTPServer
+) -> None:
+    (tmp_path / "follower.py").write_text(FOLLOWER, encoding="utf-8")
+    httpserver.expect_request("/robots.txt").respond_with_data("User-agent: *\nDisallow: /private/")
+    httpserver.expect_request("/").respond_with_data(
+        html("Root", '<meta name="robots" content="nofollow"><a href="/ok">ok</a>'),
+        content_type="text/html",
+    )
+    httpserver.expect_request("/ok").respond_with_data(html("Ok"), content_type="text/html")
+    result = crawl(
+        "--seed",
+        httpserver.url_for("/"),
+        "--procs",
+        "1",
+        "--plugin",
+        "follower:extract",
+        "--max-depth",
+        "1",
+        "--reject-ext",
+        "pdf",
+        "--max-url-length",
+        "200",
+    )
+    assert result.code == 0, result.stderr
+    assert [p["url"] for p in result.pages] == [httpserver.url_for("/"), httpserver.url_for("/ok")]
+    ok = result.pages[1]
+    assert ok["depth"] == 1 and ok["referrer"] == httpserver.url_for("/")
+    stats = result.stats
+    assert stats["out_of_scope"] == 1 and stats["rejected"] == 1
+    assert stats["robots_excluded"] == 1 and stats["dropped_links"] == 1
+    assert stats["beyond_depth"] == 1  # /deeper, from /ok at depth 1
+    assert stats["plugin_errors"] == 0
+    assert sorted(requests_by_path(httpserver)) == ["/", "/ok", "/robots.txt"]
