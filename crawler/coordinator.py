@@ -148,7 +148,7 @@ class Coordinator:
             self._receive(self._wait_timeout(now, grace_until))
             self.recorder.commit()
             stats = self.recorder.stats
-            progress.update(stats.pages, stats.failed, self.frontier.queued())
+            progress.update(stats.pages, stats.failed, self.frontier.queued(), stats.plugin_errors)
 
     def _wait_timeout(self, now: float, grace_until: float | None) -> float:
         timeout = IDLE_WAKE_S

@@ -12,8 +12,11 @@ does not return is the coordinator's to stop (crawler/pool.py, docs/design.md).
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import sys
+import threading
+import traceback
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +32,11 @@ if TYPE_CHECKING:
     from bs4 import BeautifulSoup
 
 PluginFunction = Callable[["Page"], object]
+
+log = logging.getLogger(__name__)
+# The first exception a plugin raises in a process is logged with its traceback as a
+# warning (the record's plugin_error has one line only); later ones at DEBUG.
+_first_error = threading.Event()
 
 
 class PluginLoadError(Exception):
@@ -115,5 +123,8 @@ def call_plugin(
     try:
         returned = function(page)
     except (Exception, SystemExit) as exc:  # sys.exit() in a plugin must not end a thread
+        level = logging.DEBUG if _first_error.is_set() else logging.WARNING
+        _first_error.set()
+        log.log(level, "the plugin failed on %s\n%s", page.final_url, traceback.format_exc())
         return Applied(dict(extracted), [], exception_text(exc), 0)
     return apply_return(returned, extracted, base, max_url_length)

@@ -23,3 +23,8 @@ def work(page: Any) -> dict[str, Any]:
     for i in range(STEPS):
         checksum = (checksum * 31 + ord(text[i % size])) & _MASK
     return {"checksum": checksum, "words": len(text.split())}
+
+
+def noop(page: Any) -> None:
+    """Nothing: what calling a plugin costs the crawler itself (--crawler-args)."""
+    return None

@@ -3,6 +3,7 @@ the `page` object (its soup built only when asked for), loading and calling."""
 
 from __future__ import annotations
 
+import logging
 import math
 import sys
 from collections.abc import Iterator
@@ -288,3 +289,19 @@ def test_settings_check_the_spec_and_the_timeout() -> None:
     for bad in (0, -1, "2"):
         with pytest.raises(UsageError, match="plugin-timeout"):
             load_settings({**seed, "plugin_timeout": bad})
+
+
+def test_the_first_failure_is_logged_with_its_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    import crawler.plugin
+
+    def boom(page: Page) -> object:
+        raise ValueError("first")
+
+    crawler.plugin._first_error.clear()  # once per process: start as a new worker does
+    with caplog.at_level(logging.DEBUG, logger="crawler.plugin"):
+        call_plugin(boom, make_page(), {}, BASE, 2048)
+        call_plugin(boom, make_page(), {}, BASE, 2048)
+    first, second = caplog.records
+    assert first.levelno == logging.WARNING and "Traceback" in first.getMessage()
+    assert "ValueError: first" in first.getMessage() and "http://e.com/f" in first.getMessage()
+    assert second.levelno == logging.DEBUG
