@@ -18,6 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from scripts.proctree import descendants
 from tests.helpers.crawler_cli import Crawl, RunCrawler, crawler_env, stop_process
@@ -359,3 +360,80 @@ def test_follow_urls_are_checked_like_links(
     assert stats["beyond_depth"] == 1  # /deeper, from /ok at depth 1
     assert stats["plugin_errors"] == 0
     assert sorted(requests_by_path(httpserver)) == ["/", "/ok", "/robots.txt"]
+
+
+DEATHS = textwrap.dedent(
+    """
+    import os
+    import time
+
+
+    def extract(page):
+        if page.url.endswith("/exits"):
+            os._exit(3)  # kills its own worker process
+        if page.url.endswith(("/hangs", "/hangs-later")):
+            time.sleep(60)
+        return {"ok": True}
+    """
+)
+
+
+def test_a_worker_lost_during_calls_costs_those_records_their_plugin_data_only(
+    tmp_path: Path, crawl: RunCrawler
+) -> None:
+    # One worker, two threads: /hangs hangs first; /hangs-later (answered a second
+    # later) hangs beside it, so the kill for /hangs stops it too. /exits kills the
+    # worker itself. None is fetched again; the crawl completes.
+    (tmp_path / "deaths.py").write_text(DEATHS, encoding="utf-8")
+    server = HTTPServer(host="127.0.0.1", threaded=True)
+    server.start()
+    try:
+        server.expect_request("/robots.txt").respond_with_data("", status=404)
+        server.expect_request("/").respond_with_data(
+            html("Root", '<a href="/hangs">h</a><a href="/hangs-later">l</a>'),
+            content_type="text/html",
+        )
+
+        def later(request: Request) -> Response:
+            time.sleep(1)
+            return Response(html("Later", '<a href="/exits">x</a>'), content_type="text/html")
+
+        server.expect_request("/hangs").respond_with_data(html("H"), content_type="text/html")
+        server.expect_request("/hangs-later").respond_with_handler(later)
+        server.expect_request("/exits").respond_with_data(
+            html("Exits", '<a href="/after">a</a>'), content_type="text/html"
+        )
+        server.expect_request("/after").respond_with_data(html("A"), content_type="text/html")
+        result = crawl(
+            "--seed",
+            server.url_for("/"),
+            "--procs",
+            "1",
+            "--threads",
+            "2",
+            "--plugin",
+            "deaths:extract",
+            "--plugin-timeout",
+            str(TIMEOUT_S),
+        )
+        counts = requests_by_path(server)
+    finally:
+        server.clear()
+        server.stop()
+    assert result.code == 0, result.stderr
+    pages = {"/" + p["url"].removeprefix(server.url_for("/")): p for p in result.pages}
+    assert set(pages) == {"/", "/hangs", "/hangs-later", "/exits", "/after"}
+    assert pages["/"]["data"] == {"ok": True} and pages["/after"]["data"] == {"ok": True}
+    assert pages["/hangs"]["plugin_error"].startswith("Timeout: ")
+    killed = pages["/hangs-later"]["plugin_error"]
+    assert killed.startswith("Killed: the plugin call was stopped after "), killed
+    assert "another call ran past --plugin-timeout 2 s" in killed
+    died = pages["/exits"]["plugin_error"]
+    assert died.startswith("WorkerDied: the worker process died (exit code 3)"), died
+    # The links reported before the fatal call were followed.
+    assert pages["/after"]["referrer"] == pages["/exits"]["url"]
+    for path in ("/hangs", "/hangs-later", "/exits"):
+        assert pages[path]["status"] == 200 and pages[path]["data"] == {}
+    assert result.stats["plugin_errors"] == 3
+    assert max(counts.values()) == 1, counts
+    assert result.stderr.count("restarting it") == 2, result.stderr
