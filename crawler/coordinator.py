@@ -93,6 +93,8 @@ class Coordinator:
             machine=machine,
         )
         self._signals = 0
+        # Task ids whose slot freed while their plugin ran: finished with the outcome.
+        self._finish_later: set[int] = set()
 
     # -- the crawl ------------------------------------------------------------------
     def run(self, progress: Progress, loaded: Loaded | None = None) -> RunResult:
@@ -180,7 +182,9 @@ class Coordinator:
             self.recorder.commit()
             if progress.enabled:  # queued() may be a round trip to Redis
                 stats = self.recorder.stats
-                progress.update(stats.pages, stats.failed, self.frontier.queued())
+                progress.update(
+                    stats.pages, stats.failed, self.frontier.queued(), stats.plugin_errors
+                )
 
     def _wait_timeout(self, now: float, grace_until: float | None) -> float:
         timeout = IDLE_WAKE_S
@@ -198,7 +202,10 @@ class Coordinator:
             if done is not None:
                 self._on_finished(done)
         for worker in dead:
-            self._requeue(self.pool.replace(worker))
+            orphans, ended = self.pool.replace(worker)
+            self._requeue(orphans)
+            for done in ended:  # pages whose plugin call died with the worker
+                self._on_finished(done)
 
     def _requeue(self, orphans: Sequence[Orphan]) -> None:
         """A dead worker's unfinished tasks go back to the front of their hosts' queues.
@@ -208,7 +215,7 @@ class Coordinator:
         """
         for orphan in orphans:
             task = orphan.task
-            task.deaths += 1
+            task.deaths += orphan.counts_death
             if task.deaths < MAX_DEATHS:
                 self.frontier.give_back(task, held_slot=orphan.held_slot)
                 continue
@@ -345,6 +352,16 @@ class Coordinator:
         if not done.freed_slot and done.chain_id is not None:
             # The successor is on this thread now: give it a successor in turn.
             self._send_successor(done.worker, done.chain_id, done.worker.in_flight[done.chain_id])
+        if done.held:
+            # Its plugin runs: the record waits for the outcome (crawler/pool.py). The
+            # slot is free; a shared frontier hears so with the outcome, once its links
+            # are queued.
+            if done.freed_slot:
+                if self.shared is None:
+                    self.frontier.finish(task.host, task)
+                else:
+                    self._finish_later.add(result.task_id)
+            return
         if task.robots:
             if not self.answers.retry(task, result):
                 self.answers.on_robots(task, result)
@@ -352,9 +369,10 @@ class Coordinator:
             self.order.wait(task.depth, (task, result))
         else:
             self.answers.on_page(task, result)
-        if done.freed_slot:
+        if done.freed_slot or result.task_id in self._finish_later:
             # After the answer is handled: its links and retry are queued before the
             # frontier counts it done (a shared frontier must never look idle between).
+            self._finish_later.discard(result.task_id)
             self.frontier.finish(task.host, task)
 
     def _handle_waiting(self, *, force: bool) -> None:

@@ -71,6 +71,8 @@ class Settings:
     accept_ext: tuple[str, ...] = ()
     reject_ext: tuple[str, ...] = ()
     extract: tuple[str, ...] = ()  # NAME=SELECTOR[@attr], checked by crawler/extract.py
+    plugin: str | None = None  # MODULE:FUNCTION, imported by the CLI at start to check it
+    plugin_timeout: float = 30.0  # seconds one plugin call may take
     state: str | None = None
     frontier: str = MEMORY_FRONTIER  # or redis://[:password@]host[:port][/db], rediss://
     crawl: str | None = None  # the crawl's name in Redis; None: derived from its identity
@@ -102,7 +104,7 @@ FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 _TUPLE_FIELDS = {"seed", "allow", "deny", "header", "accept_ext", "reject_ext", "extract"}
 # File extensions: "gz, .TAR.gz" -> ("gz", "tar.gz"); a list or one comma-separated string.
 _EXTENSION_FIELDS = {"accept_ext", "reject_ext"}
-_OPTIONAL_STR = {"seeds", "jsonl", "state", "crawl"}
+_OPTIONAL_STR = {"seeds", "jsonl", "state", "plugin", "crawl"}
 
 
 def _split_header(text: str) -> tuple[str, str]:
@@ -218,7 +220,7 @@ def _check(key: str, value: Any, where: str) -> Any:
             or not math.isfinite(value)
         ):
             raise bad(f"expected a number, got {value!r}")
-        positive = key in ("timeout", "lease_ttl", "redis_timeout")
+        positive = key in ("timeout", "plugin_timeout", "lease_ttl", "redis_timeout")
         if value < 0 or (positive and value == 0):
             raise bad("must be positive" if positive else "must be >= 0")
         return float(value)
@@ -249,6 +251,13 @@ def _check_str(key: str, value: str, bad: Callable[[str], UsageError]) -> str:
         return value.upper()
     if key == "user_agent" and any(c in value for c in "\r\n"):
         raise bad("must be one line")
+    if key == "plugin":
+        from crawler.plugin_rules import BadPluginSpec, parse_spec  # cheap: no bs4
+
+        try:
+            parse_spec(value)
+        except BadPluginSpec as exc:
+            raise bad(str(exc)) from None
     if key == "frontier":
         return _check_frontier(value, bad)
     if key == "crawl" and not _CRAWL_NAME.match(value):
