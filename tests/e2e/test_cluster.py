@@ -371,3 +371,25 @@ def test_ctrl_c_on_one_machine_gives_its_work_back_at_once(
     assert finish(b, timeout=30) == 0, stderr(tmp_path, "b")
     both = records(tmp_path, "a") + records(tmp_path, "b")
     assert {r["url"] for r in both if r["worker"] is not None} == site.expected
+
+
+def test_two_machines_with_a_plugin(
+    tmp_path: Path,
+    start_crawler: StartCrawler,
+    site_process: Callable[..., SiteProcess],
+    redis_url: str,
+) -> None:
+    # A page whose plugin runs has its request over but its record (and links) to come:
+    # the crawl must not look finished meanwhile.
+    (tmp_path / "slowplugin.py").write_text(
+        "import time\n\ndef extract(page):\n    time.sleep(0.02)\n    return {'n': 1}\n"
+    )
+    site = Site(site_process, tmp_path, SiteConfig(pages=60, links=5, hosts=2, latency_ms=5))
+    plugin = ("--plugin", "slowplugin:extract")
+    a = machine(start_crawler, tmp_path, "a", site, redis_url, *plugin)
+    b = machine(start_crawler, tmp_path, "b", site, redis_url, *plugin)
+    assert finish(a) == 0, stderr(tmp_path, "a")
+    assert finish(b) == 0, stderr(tmp_path, "b")
+    both = records(tmp_path, "a") + records(tmp_path, "b")
+    assert {r["url"] for r in both if r["worker"] is not None} == site.expected
+    assert all(r["data"] == {"n": 1} for r in both if r["status"] == 200)
