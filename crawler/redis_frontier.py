@@ -164,6 +164,10 @@ local function task_key(task)
   return key_of(cjson.decode(task))
 end
 
+local function hex(bytes)
+  return (string.gsub(bytes, '.', function(c) return string.format('%02x', string.byte(c)) end))
+end
+
 local function unhex(text)
   return (string.gsub(text, '..', function(h) return string.char(tonumber(h, 16)) end))
 end
@@ -278,6 +282,35 @@ for i = 9, #ARGV, 6 do
     hosts[ARGV[i + 2]] = true
     new = new + 1
   end
+end
+for host in pairs(hosts) do schedule(host) end
+redis.call('INCRBY', P .. 'queued', new)
+return added
+"""
+
+# ARGV 8: depth, 9: referrer ('' = none), then (bucket, field, host, url) per link: new
+# page tasks, the JSON of those that are new built here as _encode() would (most links of
+# a page are seen already: no JSON is made for them). Returns, per link, whether new.
+_ADD_LINKS = """
+local depth = tonumber(ARGV[8])
+local referrer = ARGV[9] == '' and 'null' or cjson.encode(ARGV[9])
+local added = {}
+local hosts = {}
+local new = 0
+for i = 10, #ARGV, 4 do
+  local seen = P .. 'seen:' .. ARGV[i]
+  local fresh = redis.call('HSETNX', seen, ARGV[i + 1], depth)
+  if fresh == 0 then
+    local found = redis.call('HGET', seen, ARGV[i + 1])
+    if found ~= '' and tonumber(found) > depth then redis.call('HSET', seen, ARGV[i + 1], depth) end
+  else
+    enqueue(ARGV[i + 2], '[' .. cjson.encode(ARGV[i + 3]) .. ',' .. depth .. ',' .. referrer
+      .. ',null,[],0,0,false,null,null,false,' .. ARGV[i] .. ',"' .. hex(ARGV[i + 1]) .. '",0]',
+      false, false)
+    hosts[ARGV[i + 2]] = true
+    new = new + 1
+  end
+  added[#added + 1] = fresh
 end
 for host in pairs(hosts) do schedule(host) end
 redis.call('INCRBY', P .. 'queued', new)
@@ -445,10 +478,8 @@ if ARGV[9] == 'cancel' then
   else
     redis.call('HDEL', h, 'last')
   end
-else
-  claim(host)
 end
-settle(host)
+settle(host)  -- the lease is renewed by take and renew, not here
 return 1
 """
 
@@ -623,6 +654,11 @@ def _status_of(reply: Any) -> tuple[float, int, int]:
     return float(wait), int(queued), int(inflight)
 
 
+def _plain(task: Task, depth: int, referrer: str | None) -> bool:
+    """A new link: nothing but its URL, this depth and this referrer."""
+    return task == Task(url=task.url, depth=depth, referrer=referrer)
+
+
 def _add_args(tasks: Sequence[Task], front: bool) -> list[str | bytes | int]:
     args: list[str | bytes | int] = ["1" if front else "0"]
     for task in tasks:
@@ -696,6 +732,7 @@ class RedisFrontier:
             name: client.register_script(_COMMON + body)
             for name, body in (
                 ("add", _ADD),
+                ("add_links", _ADD_LINKS),
                 ("mark_seen", _MARK_SEEN),
                 ("seen", _SEEN),
                 ("push", _PUSH),
@@ -816,10 +853,19 @@ class RedisFrontier:
 
     def add_later(self, tasks: Sequence[Task], then: Callable[[list[bool]], None]) -> None:
         """add() with the next call: `then` gets, per task, whether it was new."""
-        if tasks:
-            self._defer(
-                "add", *_add_args(tasks, False), then=lambda reply: then([bool(n) for n in reply])
-            )
+        if not tasks:
+            return
+        first = tasks[0]
+        if all(_plain(t, first.depth, first.referrer) for t in tasks):
+            # A page's links (or the seeds): Redis makes the tasks of the new ones.
+            args: list[str | bytes | int] = [first.depth, first.referrer or ""]
+            for task in tasks:
+                bucket, field = seen_slot(task.url)
+                args += [bucket, field, task.host, task.url]
+            name = "add_links"
+        else:
+            name, args = "add", _add_args(tasks, False)
+        self._defer(name, *args, then=lambda reply: then([bool(n) for n in reply]))
 
     def mark_seen_later(self, urls: Sequence[str], then: Callable[[list[bool]], None]) -> None:
         """mark_seen() with the next call: `then` gets, per URL, whether it was new."""

@@ -268,3 +268,22 @@ def test_a_url_found_nearer_a_seed_before_it_is_fetched_takes_that_depth(
     assert b.add([Task("http://x.test/deep", 2)]) == [False]  # never raised again
     (task,) = a.take(10)
     assert (task.depth, task.referrer) == (1, "http://x.test/3")
+
+
+def test_links_added_later_come_back_as_the_same_tasks(machines: Machines) -> None:
+    a, b = machines()
+    links = [Task(f"http://x.test/p/{n}?a=1&b=%2F", 2, referrer="http://x.test/") for n in range(3)]
+    news: list[list[bool]] = []
+    a.add_later(links, news.append)
+    b.add([Task("http://x.test/p/1?a=1&b=%2F", 1)])  # another machine's, and shallower
+    a.flush()
+    assert news == [[True, False, True]]
+    seeds: list[list[bool]] = []
+    a.add_later([Task("http://y.test/", 0)], seeds.append)
+    taken = sorted(a.take(10) + a.take(10), key=lambda t: t.url)
+    assert seeds == [[True]]
+    assert [t.url for t in taken] == [
+        "http://x.test/p/0?a=1&b=%2F", "http://x.test/p/1?a=1&b=%2F",
+        "http://x.test/p/2?a=1&b=%2F", "http://y.test/",
+    ]  # fmt: skip
+    assert taken[0] == links[0] and taken[3] == Task("http://y.test/", 0)
