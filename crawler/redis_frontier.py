@@ -78,11 +78,17 @@ local function num(v, default)
   return default
 end
 
--- A call whose answer was lost is sent again with the same request id: a script that is
--- not safe to run twice (push, take) runs only the first time.
+-- A call whose answer was lost is sent again with the same request id (and no other
+-- call of its owner comes in between: a coordinator waits for each answer), so one key
+-- per owner remembers the last push: a script not safe to run twice runs once. Kept a
+-- day, for an owner that died before its retry.
+local OWNER_TTL_S = 86400
 local function first_run()
   if RID == '' then return true end
-  return redis.call('SET', P .. 'rid:' .. OWNER .. ':' .. RID, '1', 'NX', 'EX', 300) ~= false
+  local key = P .. 'pushed:' .. OWNER
+  if redis.call('GET', key) == RID then return false end
+  redis.call('SET', key, RID, 'EX', OWNER_TTL_S)
+  return true
 end
 
 local function host_delay(h)
@@ -361,12 +367,13 @@ return n
 _TAKE = """
 local count = tonumber(ARGV[8])
 local max_depth = num(ARGV[9] ~= '' and ARGV[9] or nil, nil)
--- The same request again (its answer was lost): the same tasks, not more.
-local memo = P .. 'took:' .. OWNER .. ':' .. RID
+-- The same request again (its answer was lost): the same tasks, not more. One memo per
+-- owner, its last take (see first_run).
+local memo = P .. 'took:' .. OWNER
 if RID ~= '' then
-  local done = redis.call('GET', memo)
-  if done then
-    local again = cjson.decode(done)
+  local done = redis.call('HMGET', memo, 'rid', 'answer')
+  if done[1] == RID then
+    local again = cjson.decode(done[2])
     return {again[1], status(), again[2]}
   end
 end
@@ -432,8 +439,9 @@ for _, host in ipairs(redis.call('ZRANGEBYSCORE', P .. 'ready', '-inf', NOW, 'LI
 end
 redis.call('DECRBY', P .. 'queued', #taken)
 redis.call('INCRBY', P .. 'inflight', #taken)
-if RID ~= '' and #taken > 0 then
-  redis.call('SET', memo, cjson.encode({taken, depths}), 'EX', 300)
+if RID ~= '' then
+  redis.call('HSET', memo, 'rid', RID, 'answer', cjson.encode({taken, depths}))
+  redis.call('EXPIRE', memo, OWNER_TTL_S)
 end
 return {taken, status(), depths}
 """.replace("CANDIDATES_PER_TASK", str(CANDIDATES_PER_TASK))
