@@ -56,7 +56,8 @@ exit codes:
   0    the crawl finished (failed pages are records in the output, not a failed run)
   2    bad usage or input, found before the first request; the last line names it
   130  interrupted (SIGINT/SIGTERM): the output is written with "complete": false
-  1    an internal failure; whatever was crawled is still written
+  1    an internal failure, or Redis lost for --redis-timeout; whatever was
+       crawled is still written
 """
 
 
