@@ -94,7 +94,7 @@ def measure(
         cluster.flush(stats, started_at=1.0, finished_at=None, complete=False)
     cpu = time.process_time() - cpu
     after = int(client.info("memory")["used_memory"])
-    usage = int(client.memory_usage(key, samples=0) or 0)  # type: ignore[no-untyped-call]
+    usage = int(client.memory_usage(key, samples=0) or 0)
     (state,) = read_states(client.hgetall(crawl_key(crawl, "machines")))  # type: ignore[arg-type]
     back = [json.loads(line) for line in iter_records(client, crawl, state)]
     if back != recs:

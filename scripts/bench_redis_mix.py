@@ -52,8 +52,15 @@ def page_record(url: str, links: list[str], n: int, machine: str) -> dict[str, A
     }  # fmt: skip
 
 
-def drive(url: str, owner: int, pages: int, links: int, new: int, hosts: int, turn: int) -> int:
-    """One coordinator's traffic for `pages` pages; returns the pages it made."""
+def drive(
+    url: str, owner: int, pages: int, links: int, new: int, hosts: int, turn: int, local: bool
+) -> int:
+    """One coordinator's traffic for `pages` pages; returns the pages it made.
+
+    `local`: model a seen cache in the coordinator in front of Redis (not built): links
+    it has already sent to Redis, which are therefore in the shared seen set, are not
+    sent again.
+    """
     client = redis.Redis.from_url(url, socket_timeout=600)
     machine = f"bench-{owner}:{owner}"
     frontier = RedisFrontier(client, crawl=CRAWL, owner=machine, delay_s=0.0, per_host=8)
@@ -61,6 +68,7 @@ def drive(url: str, owner: int, pages: int, links: int, new: int, hosts: int, tu
     rng = random.Random(owner)
     host_names = [f"h{owner}-{h}.test" for h in range(hosts)]
     made: list[str] = []
+    sent: set[str] = set()
     counter = 0
 
     def fresh() -> str:
@@ -85,6 +93,9 @@ def drive(url: str, owner: int, pages: int, links: int, new: int, hosts: int, tu
             records.add(record)
             stats.add(record)
             frontier.finish(task.host)
+            if local:
+                page_links = [link for link in page_links if link not in sent]
+                sent.update(page_links)
             frontier.add([Task(url=link, depth=task.depth + 1) for link in page_links])
             away = [f"http://elsewhere-{rng.randrange(10**6)}.test/" for _ in range(3)]
             frontier.mark_seen(away)
@@ -97,7 +108,7 @@ def drive(url: str, owner: int, pages: int, links: int, new: int, hosts: int, tu
     return done
 
 
-def _drive(args: tuple[str, int, int, int, int, int, int]) -> int:
+def _drive(args: tuple[str, int, int, int, int, int, int, bool]) -> int:
     return drive(*args)
 
 
@@ -120,7 +131,16 @@ def run_mix(server: RedisProcess, args: argparse.Namespace, procs: int) -> None:
     cpu = server_cpu_s(client)
     started = time.perf_counter()
     jobs = [
-        (server.url, owner, args.pages // procs, args.links, args.new, args.hosts, args.turn)
+        (
+            server.url,
+            owner,
+            args.pages // procs,
+            args.links,
+            args.new,
+            args.hosts,
+            args.turn,
+            args.local_seen,
+        )
         for owner in range(procs)
     ]
     with multiprocessing.get_context("spawn").Pool(procs) as pool:
@@ -184,6 +204,9 @@ def main() -> int:
     parser.add_argument("--new", type=int, default=2, help="of them new")
     parser.add_argument("--hosts", type=int, default=200, help="per coordinator")
     parser.add_argument("--turn", type=int, default=8, help="pages per loop turn")
+    parser.add_argument(
+        "--local-seen", action="store_true", help="model a seen cache in each coordinator"
+    )
     parser.add_argument("--redis-benchmark", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-redis-mix-") as tmp:
@@ -194,7 +217,8 @@ def main() -> int:
             print(
                 f"Redis {version}; {args.links} links a page ({args.new} new), "
                 f"{OUT_OF_SCOPE_PER_PAGE} out of scope, {args.turn} pages a turn, "
-                f"{args.hosts} hosts a coordinator\n"
+                f"{args.hosts} hosts a coordinator"
+                f"{', a local seen cache (model)' if args.local_seen else ''}\n"
             )
             print(
                 "| coordinators | pages | round trips/page | commands in scripts/page "
