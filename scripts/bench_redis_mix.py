@@ -9,7 +9,8 @@ tasks (`take`), and for each page records it, ends its request (`finish`), files
 `--links` links (`add`: `--new` of them new, the rest seen before, the way most links of
 a crawl are) and marks its out-of-scope links (`mark_seen`); then, as every turn does,
 asks `queued` twice and `wait_s` once and flushes the records and stats. `--procs N`
-runs N such coordinators at once, each on hosts of its own.
+runs N such coordinators at once, on `--hosts` hosts each, shared: any coordinator
+takes any host that no other holds.
 
 Reports per page, from INFO commandstats and INFO cpu around the run: round trips
 (commands the clients sent), commands run inside the scripts, Redis CPU (user + sys of
@@ -41,6 +42,8 @@ from scripts.redis_proc import RedisProcess
 
 CRAWL = "benchmix0001"
 OUT_OF_SCOPE_PER_PAGE = 3  # links to other sites, marked seen
+IDLE_WAIT_S = 0.001
+IDLE_FEED = 100
 
 
 def page_record(url: str, links: list[str], n: int, machine: str) -> dict[str, Any]:
@@ -66,7 +69,8 @@ def drive(
     frontier = RedisFrontier(client, crawl=CRAWL, owner=machine, delay_s=0.0, per_host=8)
     records = ClusterRecords(client, CRAWL, machine)
     rng = random.Random(owner)
-    host_names = [f"h{owner}-{h}.test" for h in range(hosts)]
+    # Hosts are shared: any coordinator may take any host nobody holds (leases decide).
+    host_names = [f"h{h}.test" for h in range(hosts)]
     made: list[str] = []
     sent: set[str] = set()
     counter = 0
@@ -78,12 +82,20 @@ def drive(
 
     frontier.add([Task(url=fresh(), depth=0) for _ in range(turn * 2)])
     stats = Stats()
-    done = 0
+    done = idle = 0
     started = time.time()
     while done < pages:
         tasks = frontier.take(turn)
         if not tasks:
-            frontier.add([Task(url=fresh(), depth=1)])
+            # A turn with nothing to start: the status calls, then a short wait (the
+            # coordinator waits for wait_s, or for a worker's answer).
+            frontier.queued()
+            frontier.queued()
+            frontier.wait_s()
+            idle += 1
+            if idle % IDLE_FEED == 0:  # the others hold every host with work: find more
+                frontier.add([Task(url=fresh(), depth=1)])
+            time.sleep(IDLE_WAIT_S)
             continue
         for task in tasks:
             page_links = [fresh() for _ in range(new)]
@@ -137,7 +149,7 @@ def run_mix(server: RedisProcess, args: argparse.Namespace, procs: int) -> None:
             args.pages // procs,
             args.links,
             args.new,
-            args.hosts,
+            args.hosts * procs,
             args.turn,
             args.local_seen,
         )
