@@ -82,8 +82,12 @@ class ClusterRecords:
         machine: str,
         *,
         clock: Callable[[], float] = time.time,
+        call: Callable[[Callable[[], Any]], Any] | None = None,
     ) -> None:
+        """`call`: how a Redis call is made, e.g. the frontier's retry loop while Redis
+        is away (RedisFrontier.call); a flush is safe to repeat."""
         self.machine = machine
+        self._call = call or (lambda fn: fn())
         self._keys = [crawl_key(crawl, RECORDS_KEY + machine), crawl_key(crawl, MACHINES_KEY)]
         self._clock = clock
         self._script = client.register_script(_FLUSH)
@@ -124,7 +128,7 @@ class ClusterRecords:
         )
         args: list[str | bytes | int] = [self.machine, encode_state(state), self._batches + 1]
         args += self._unsent
-        self._script(keys=self._keys, args=args)
+        self._call(lambda: self._script(keys=self._keys, args=args))
         self._unsent.clear()
         self._batches = batches
         self._stored = current

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -207,3 +207,28 @@ def test_the_recorder_of_a_cluster_crawl(client: redis.Redis, tmp_path: Path) ->
     out = json.loads((tmp_path / "out.json").read_text())
     assert out["pages"] == expected
     assert dumps(out["pages"][0]).endswith('"error":null,"machine":"box:77"}')  # last key
+
+
+def test_calls_go_through_the_given_retry_loop(redis_url: str) -> None:
+    """With the frontier's retry loop as `call`, a lost answer is retried at once and
+    the batch is still stored once."""
+    client = LosesAnswers.from_url(redis_url, socket_timeout=CLIENT_TIMEOUT_S)
+    tries: list[int] = []
+
+    def retry(fn: Callable[[], Any]) -> Any:
+        for attempt in range(3):
+            tries.append(attempt)
+            try:
+                return fn()
+            except redis.ConnectionError:
+                continue
+        raise AssertionError("still failing")
+
+    cluster = ClusterRecords(client, CRAWL, "m:1", call=retry)
+    cluster.add(record("http://a.test/0"))
+    client.lose = 1
+    cluster.flush(Stats(pages=1), started_at=1.0, finished_at=None, complete=False)
+    assert tries == [0, 1]
+    assert [r["url"] for r in stored(client, "m:1")] == ["http://a.test/0"]
+    assert client.llen(crawl_key(CRAWL, "records:m:1")) == 1
+    client.close()
