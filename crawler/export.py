@@ -197,7 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     state = "complete" if complete else "not finished yet"
     print(
-        f"{PROG}: wrote {args.out}: {pages} records from {machines} machines ({state})",
+        f"{PROG}: wrote {args.out}: {pages} records from {machines} "
+        f"machine{'' if machines == 1 else 's'} ({state})",
         file=sys.stderr,
     )
     return 0
