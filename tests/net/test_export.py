@@ -110,7 +110,7 @@ def test_the_whole_crawl_in_one_out_json(
     a = Machine(client, "alpha:200", T0 + 1.0)
     b = Machine(client, "beta:100", T0)
     a.fetched("http://a.test/")
-    b.fetched("http://b.test/", status=404, links=[], title=None)
+    b.fetched("http://b.test/", status=404, links=[], title=None, plugin_error="KeyError: 'x'")
     a.flush()
     a.fetched("http://a.test/x", status=None, error={"kind": "dns", "message": "no"}, links=[])
     a.stats.duplicates, a.stats.out_of_scope = 3, 1
@@ -147,6 +147,7 @@ def test_the_whole_crawl_in_one_out_json(
             "dropped_links": 1,
             "rejected": 0,
             "beyond_depth": 0,
+            "plugin_errors": 1,
         },  # fmt: skip
         "pages": b.records + a.records,
     }

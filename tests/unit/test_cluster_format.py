@@ -176,7 +176,8 @@ def test_the_header_is_out_json_for_the_whole_cluster() -> None:
             failed=1,
             by_status={"200": 3, "500": 1},
             dropped_links=2,
-        ),  # fmt: skip
+            plugin_errors=1,
+        ),
     ]
     header = export_header(doc, states, complete=True, now=0.0)
     assert header == {
@@ -203,6 +204,7 @@ def test_the_header_is_out_json_for_the_whole_cluster() -> None:
             "dropped_links": 2,
             "rejected": 0,
             "beyond_depth": 0,
+            "plugin_errors": 1,
         },  # fmt: skip
     }
 
