@@ -24,6 +24,18 @@ class TaskMessage(NamedTuple):
     # The task whose request this one follows on the same thread (and host slot) the
     # moment that request ends; 0: none, any free thread takes it.
     after: int = 0
+    sitemap: bool = False  # a sitemap fetch (--sitemaps): the worker parses it as one
+
+
+class SitemapContent(NamedTuple):
+    """What one sitemap file lists, as the worker parsed it (crawler/sitemaps.py)."""
+
+    kind: str  # "urlset", "index" (its urls are sitemaps), "text", "" (none of these)
+    urls: tuple[str, ...]  # canonical, each once, in file order
+    listed: int  # entries the file listed, at most MAX_SITEMAP_URLS
+    dropped: int  # canonical URLs left out for --max-url-length
+    error_kind: str | None  # why (part of) the file could not be read
+    error_message: str | None
 
 
 class Result(NamedTuple):
@@ -52,3 +64,4 @@ class Result(NamedTuple):
     dropped_links: int = 0  # links left out for --max-url-length
     body: builtins.bytes = b""  # `bytes` is a field name above
     data: dict[str, list[str]] | None = None  # --extract name -> values
+    sitemap: SitemapContent | None = None  # a sitemap's 2xx answer, parsed

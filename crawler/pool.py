@@ -175,7 +175,9 @@ class WorkerPool:
     def _send(self, worker: Worker, task: Task, send_headers: bool, after: int) -> int:
         self._task_ids += 1
         worker.in_flight[self._task_ids] = task
-        worker.tasks.send(TaskMessage(self._task_ids, task.url, send_headers, task.robots, after))
+        sitemap = task.sitemap_for is not None and task.sitemap_level > 0
+        message = TaskMessage(self._task_ids, task.url, send_headers, task.robots, after, sitemap)
+        worker.tasks.send(message)
         return self._task_ids
 
     def receive(self, timeout_s: float) -> tuple[list[tuple[Worker, Result]], list[Worker]]:
