@@ -386,3 +386,47 @@ def test_resumed_crawl_reads_sitemaps_again_and_fetches_no_page_twice(
     assert paths.count("/s.xml") == 2
     assert again.pages == first.pages
     assert again.out is not None and again.out["sitemaps"]["urls"] == 1
+
+
+def test_redirects_on_the_host_are_followed_and_index_levels_stop_at_three(
+    crawl, site: Site
+) -> None:
+    site.file(
+        "/robots.txt",
+        f"Sitemap: {site.url('/moved.xml')}\nSitemap: {site.url('/away.xml')}\n",
+        "text/plain",
+    )
+    site.routes["/moved.xml"] = Route(b"", status=301, headers={"Location": "/i1.xml"})
+    site.routes["/away.xml"] = Route(
+        b"", status=302, headers={"Location": "http://127.0.0.2:9/s.xml"}
+    )
+    site.file("/i1.xml", index(site.url("/i2.xml"), site.url("/s1.xml")))
+    site.file("/i2.xml", index(site.url("/i3.xml")))
+    site.file("/i3.xml", index(site.url("/i4.xml")))  # level 3: its sitemaps are not read
+    site.file("/i4.xml", urlset(site.url("/never")))
+    site.file("/s1.xml", urlset(site.url("/a")))
+    site.page("/")
+    site.page("/a")
+    result = run(crawl, site)
+    entries = files(result)
+    moved = entries[site.url("/moved.xml")]
+    assert (moved["status"], moved["urls"], moved["error"]) == (200, 2, None)
+    away = entries[site.url("/away.xml")]
+    assert away["status"] == 302 and away["error"]["kind"] == "out_of_scope_redirect"  # type: ignore[index]
+    assert entries[site.url("/i3.xml")]["error"]["kind"] == "too_deep"  # type: ignore[index]
+    assert site.url("/i4.xml") not in entries
+    paths = site.paths()
+    assert "/i4.xml" not in paths and "/never" not in paths
+    assert sorted(p["url"] for p in result.pages) == [site.url("/"), site.url("/a")]
+    assert result.by_url()[site.url("/a")]["referrer"] == site.url("/s1.xml")
+
+
+def test_seed_host_with_unavailable_robots_reads_no_sitemap(crawl, site: Site) -> None:
+    site.routes["/robots.txt"] = Route(b"down", status=503)
+    site.file("/sitemap.xml", urlset(site.url("/a")))
+    result = run(crawl, site, "--retries", "0")
+    assert site.paths() == ["/robots.txt"]
+    entry = files(result)[site.url("/sitemap.xml")]
+    assert entry["status"] is None and entry["error"]["kind"] == "robots_unavailable"  # type: ignore[index]
+    (record,) = result.pages
+    assert record["error"]["kind"] == "robots_unavailable" and record["in_sitemap"] is False
