@@ -128,12 +128,12 @@ class SitemapReader:
         if result.error_kind is None and is_redirect(result.status, result.location):
             if self._redirect(task, result):
                 return
+        elif result.sitemap is not None:  # 2xx, also cut at --max-bytes (too_large)
+            self._read(task, url, result)
         elif result.error_kind is not None:
             self._entry(url, result.status, 0, result.error_kind, result.error_message)
-        elif result.sitemap is None:  # not 2xx: nothing to read, as for a page
+        else:  # not 2xx: nothing to read, as for a page
             self._entry(url, result.status, 0)
-        else:
-            self._read(task, url, result)
         self._check_done()
 
     # -- steps -------------------------------------------------------------------------

@@ -285,7 +285,8 @@ def test_hostile_sitemaps_cost_an_entry_never_the_crawl(
             content_type=XML,
         ),
         "/bomb.xml.gz": Route(bomb, content_type="application/gzip"),
-        "/huge.xml": Route(b" " * (3 << 20), content_type=XML),
+        # Past --max-bytes: the URLs before the cut count.
+        "/huge.xml": Route(f"{site.url('/ok3')}\n".encode() + b" " * (3 << 20), content_type=XML),
         "/self.xml": Route(b"", content_type=XML),
     }
     site.routes.update(sitemaps)
@@ -299,6 +300,7 @@ def test_hostile_sitemaps_cost_an_entry_never_the_crawl(
     site.page("/")
     site.page("/ok1")
     site.page("/ok2")
+    site.page("/ok3")
     started = time.monotonic()
     result = run(crawl, site, "--retries", "0", "--timeout", "1", "--max-bytes", str(1 << 20))
     assert time.monotonic() - started < 30
@@ -317,10 +319,12 @@ def test_hostile_sitemaps_cost_an_entry_never_the_crawl(
         "self.xml": (200, None),
         "ok.xml": (200, None),
     }
+    assert entries[site.url("/huge.xml")]["urls"] == 1
     assert sorted(p["url"] for p in result.pages) == [
         site.url("/"),
         site.url("/ok1"),
         site.url("/ok2"),
+        site.url("/ok3"),
     ]
     assert site.paths().count("/self.xml") == 1
     assert "/never" not in site.paths()
