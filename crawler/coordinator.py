@@ -258,7 +258,7 @@ class Coordinator:
                 # record is the previous hop's 3xx answer, pointing at this URL.
                 self.answers.emit(task, task.last_attempt)
                 return False
-            if task.depth == 0:
+            if task.depth == 0 and task.referrer is None:  # a sitemap's URL has one
                 log.warning("robots.txt disallows the seed %s: not fetched", task.url)
             self.recorder.given_up([task.url])
         self.order.close(task.depth)

@@ -152,6 +152,7 @@ def test_index_gzip_and_orphans_read_before_any_page(crawl, site: Site) -> None:
     assert paths.count("/index.xml") == 1  # it lists itself: no loop
     assert "/private/p" not in paths  # robots.txt rules hold for sitemap URLs
     assert result.stats["robots_excluded"] == 1
+    assert "disallows the seed" not in result.stderr  # a sitemap's URL is no seed
 
     entries = files(result)
     # The index first, then its entry on another host; its sitemaps as they answer.
