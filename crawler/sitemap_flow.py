@@ -110,8 +110,14 @@ class SitemapReader:
             if not self.done:
                 self._frontier.hold(host)  # released once the sitemaps are read
             listed = robots_sitemaps(body) or [default_sitemap(self._seeds[host])]
-            for url in listed:
-                self._request(url, host, 1)
+            not_read = sum(not self._request(url, host, 1) for url in listed)
+            if not_read:
+                log.warning(
+                    "robots.txt of %s lists %d more sitemaps than the %d read per seed host",
+                    host,
+                    not_read,
+                    MAX_SITEMAP_FILES,
+                )
         for task in self._waiting.pop(host, []):
             self._admit(task)
         self._check_done()
