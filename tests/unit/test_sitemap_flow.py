@@ -17,6 +17,7 @@ from crawler.messages import Result, SitemapContent
 from crawler.pool import WorkerPool
 from crawler.recorder import Recorder
 from crawler.settings import Settings
+from crawler.sitemaps import MAX_SITEMAP_FILES
 
 A, B = "http://a.test/", "http://b.test/"
 
@@ -140,4 +141,23 @@ def test_ignore_robots_reads_robots_txt_for_its_sitemap_lines_only(tmp_path: Pat
     (sitemap,) = take(c).values()
     c._on_robots(sitemap, answer(200, sitemap=urlset(A + "x")))
     assert set(take(c)) == {A, A + "x"}  # robots.txt's rules do not count
+    c.recorder.close()
+
+
+def test_at_most_max_sitemap_files_per_seed_host(tmp_path: Path) -> None:
+    c = coordinator(tmp_path, A)
+    take(c)
+    c._on_robots(Task(url=A + "robots.txt", depth=0, robots=True), answer(404))
+    (index,) = take(c).values()
+    children = tuple(f"{A}s/{i}.xml" for i in range(MAX_SITEMAP_FILES + 5))
+    content = SitemapContent("index", children, len(children), 0, None, None)
+    c._on_robots(index, answer(200, sitemap=content))
+    started = 0
+    while ready := take(c):  # 8 at a time: --per-host
+        started += len(ready)
+    assert started == MAX_SITEMAP_FILES - 1  # the index itself is one of the host's files
+    assert c.sitemaps is not None
+    (entry,) = c.sitemaps.to_json()["files"]
+    assert entry["error"]["kind"] == "too_many_sitemaps"
+    assert entry["error"]["message"].startswith("6 of its sitemaps not read")
     c.recorder.close()
