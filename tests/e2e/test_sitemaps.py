@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import json
 import re
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -14,6 +16,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from tests.helpers.crawler_cli import Crawl
+from tests.helpers.processes import wait_for
 
 XML = "application/xml"
 HTML = "text/html; charset=utf-8"
@@ -435,3 +438,22 @@ def test_seed_host_with_unavailable_robots_reads_no_sitemap(crawl, site: Site) -
     assert entry["status"] is None and entry["error"]["kind"] == "robots_unavailable"  # type: ignore[index]
     (record,) = result.pages
     assert record["error"]["kind"] == "robots_unavailable" and record["in_sitemap"] is False
+
+
+def test_interrupted_while_a_sitemap_hangs(
+    start_crawler, tmp_path, site: Site, other_site: Site
+) -> None:  # type: ignore[no-untyped-def]
+    other_site.file("/slow.xml", urlset(site.url("/a")), sleep_s=5.0)
+    site.file("/robots.txt", f"Sitemap: {other_site.url('/slow.xml')}\n", "text/plain")
+    site.page("/")
+    proc = start_crawler("--seed", site.url("/"), "--procs", "1", "--sitemaps", "--timeout", "30")
+    wait_for(lambda: "/slow.xml" in other_site.paths(), 20, "the sitemap request")
+    started = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=15) == 130
+    assert time.monotonic() - started < 10
+    out = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
+    assert out["complete"] is False
+    assert out["sitemaps"] == {"files": [], "urls": 0}
+    assert out["pages"] == []  # the seed host was still held: no page started
+    assert site.paths() == ["/robots.txt"]
