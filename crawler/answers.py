@@ -12,6 +12,7 @@ import logging
 import random
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from crawler.backoff import is_retryable, retry_delay_s
 from crawler.cluster import SharedFrontier
@@ -29,6 +30,9 @@ from crawler.scope import Scope
 from crawler.settings import Settings
 from crawler.urls import host_key
 
+if TYPE_CHECKING:
+    from crawler.sitemap_flow import SitemapReader
+
 log = logging.getLogger(__name__)
 
 
@@ -44,11 +48,9 @@ class Answers:
         rng: random.Random,
         *,
         shared: SharedFrontier | None = None,
-        machine: str | None = None,
     ) -> None:
         self.settings = settings
         self.shared = shared  # one crawl on many machines: robots.txt answers go to Redis
-        self.machine = machine  # written in each record of a crawl on many machines
         self.scope = scope
         self.frontier = frontier
         self.recorder = recorder
@@ -57,6 +59,8 @@ class Answers:
         self._rng = rng
         self.interrupted = False  # set by the coordinator: no retry is queued then
         self._beyond_depth: set[int] = set()  # fingerprints counted in stats.beyond_depth
+        # --sitemaps: told of each robots.txt answer; says which records are in a sitemap.
+        self.sitemaps: SitemapReader | None = None
 
     def on_page(self, task: Task, result: Result) -> None:
         """A page's answer, in breadth-first order: retried, followed, or its record."""
@@ -128,6 +132,8 @@ class Answers:
             }
             self.shared.store_robots(host, answer)
         self.frontier.release(host, policy.delay_s())
+        if self.sitemaps is not None:
+            self.sitemaps.on_robots(host, result.body)
 
     def _on_redirect(self, task: Task, result: Result) -> None:
         """Follow one redirect hop, or end the record's chain where the decision says."""
@@ -184,8 +190,8 @@ class Answers:
             retries=task.retries,
             error=error,
         )
-        if self.machine is not None:
-            record["machine"] = self.machine
+        if self.sitemaps is not None:
+            record["in_sitemap"] = self.sitemaps.lists(record["url"])
         self.order.close(task.depth)
         # The URLs this record used up; a chain that ended at a URL seen elsewhere
         # leaves that one to its own record.
@@ -197,11 +203,13 @@ class Answers:
         if result.follow:  # a plugin's links to follow: not in the record's links
             links, nofollow = with_follow(links, nofollow, result.follow)
         if links:
-            self._follow(task, links, nofollow)
+            self.follow(links, nofollow, task.depth + 1, task.record_url)
 
-    def _follow(self, task: Task, links: Sequence[str], nofollow: Sequence[str]) -> None:
-        """Queue the links of one page that are to be followed and not seen yet."""
-        depth = task.depth + 1
+    def follow(
+        self, links: Sequence[str], nofollow: Sequence[str], depth: int, referrer: str
+    ) -> None:
+        """Queue the links (of a page, or a sitemap's URLs at depth 0) that are to be
+        followed and not seen yet (those seen already counted in stats.duplicates)."""
         settings = self.settings
         plan = plan_links(
             links,
@@ -226,7 +234,6 @@ class Answers:
                     beyond.add(key)
                     stats.beyond_depth += 1
         if plan.follow:
-            referrer = task.record_url
             self.queue(
                 [Task(url=link, depth=depth, referrer=referrer) for link in plan.follow],
                 links=True,

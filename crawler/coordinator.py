@@ -34,6 +34,7 @@ from crawler.redis_frontier import RedisLost
 from crawler.robots import RobotsBook
 from crawler.scope import Scope
 from crawler.settings import Settings
+from crawler.sitemap_flow import SitemapReader
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,6 @@ class Coordinator:
         *,
         rng: random.Random | None = None,
         shared: SharedFrontier | None = None,
-        machine: str | None = None,
         budget: Budget | None = None,
     ) -> None:
         self.settings = settings
@@ -90,8 +90,11 @@ class Coordinator:
             self.order,
             rng or random.Random(),
             shared=shared,
-            machine=machine,
         )
+        self.sitemaps: SitemapReader | None = None
+        if settings.sitemaps:
+            self.sitemaps = SitemapReader(settings, seeds, frontier, self.robots, self.answers)
+            self.answers.sitemaps = self.sitemaps
         self._signals = 0
         # Task ids whose slot freed while their plugin ran: finished with the outcome.
         self._finish_later: set[int] = set()
@@ -104,6 +107,8 @@ class Coordinator:
             self._restore(loaded)
         else:
             self.answers.queue([Task(url=seed, depth=0) for seed in self.seeds])
+        if self.sitemaps is not None:
+            self.sitemaps.start()
         previous = {
             sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
         }
@@ -126,9 +131,15 @@ class Coordinator:
                 self.shared.leave()
             else:
                 self.shared.mark_finished()
-        self.recorder.commit(
-            force=True, complete=not interrupted, elapsed_s=time.monotonic() - started
-        )
+        if lost is not None and self.shared is not None:
+            self.shared.abort = True  # Redis is gone: the last commit does not wait again
+        try:
+            self.recorder.commit(
+                force=True, complete=not interrupted, elapsed_s=time.monotonic() - started
+            )
+        except RedisLost:
+            if lost is None:
+                raise
         if lost is not None and not self._signals:
             raise lost
         return RunResult(complete=not interrupted, interrupted=interrupted)
@@ -229,7 +240,7 @@ class Coordinator:
         message = f"in flight when {task.deaths} {what} died; not tried again"
         log.error("%s: %s", task.url, message)
         if task.robots:
-            self.answers.on_robots(task, internal_result(message))
+            self._on_robots(task, internal_result(message))
         else:
             self.answers.refuse(task, ErrorKind.INTERNAL, message)
 
@@ -267,7 +278,7 @@ class Coordinator:
     def _learn_robots(self, tasks: Sequence[Task]) -> None:
         """The robots.txt answers of hosts another machine asked, from Redis (their pages
         were held until the answer was stored there)."""
-        unknown = sorted({t.host for t in tasks if not t.robots and not self.robots.known(t.host)})
+        unknown = sorted({t.host for t in tasks if not t.robots and not self.robots.knows(t.host)})
         if not unknown:
             return
         assert self.shared is not None
@@ -334,7 +345,7 @@ class Coordinator:
                 # record is the previous hop's 3xx answer, pointing at this URL.
                 self.answers.emit(task, task.last_attempt)
                 return verdict
-            if task.depth == 0:
+            if task.depth == 0 and task.referrer is None:  # a sitemap's URL has one
                 log.warning("robots.txt disallows the seed %s: not fetched", task.url)
             self.recorder.given_up([task.url])
         self.order.close(task.depth)
@@ -364,7 +375,7 @@ class Coordinator:
             return
         if task.robots:
             if not self.answers.retry(task, result):
-                self.answers.on_robots(task, result)
+                self._on_robots(task, result)
         elif self.order.must_wait(task.depth):
             self.order.wait(task.depth, (task, result))
         else:
@@ -374,6 +385,13 @@ class Coordinator:
             # frontier counts it done (a shared frontier must never look idle between).
             self._finish_later.discard(result.task_id)
             self.frontier.finish(task.host, task)
+
+    def _on_robots(self, task: Task, result: Result) -> None:
+        """The last answer of a robots.txt or sitemap fetch (no page record either way)."""
+        if task.sitemap_for is not None and self.sitemaps is not None:
+            self.sitemaps.on_answer(task, result)
+        else:
+            self.answers.on_robots(task, result)
 
     def _handle_waiting(self, *, force: bool) -> None:
         """Answers that waited for breadth-first order and whose turn has come."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crawler import cluster
+from crawler.cluster_records import ClusterRecords
 from crawler.coordinator import Coordinator
 from crawler.frontier import Frontier
 from crawler.memory_frontier import MemoryFrontier
@@ -60,7 +61,14 @@ def run_crawl(
     machine = None
     if settings.shared:
         settings, shared, machine = _join(settings, seeds, rejected_seeds)
-    recorder = Recorder.open(settings, seeds, rejected_seeds)
+    records = None
+    if shared is not None:
+        assert settings.crawl is not None and machine is not None  # _join named them
+        # Every record also goes to Redis (with "machine"), for python -m crawler.export.
+        records = ClusterRecords(shared.client, settings.crawl, machine, call=shared.call)
+    recorder = Recorder.open(
+        settings, seeds, rejected_seeds, cluster=records, started_at=started_at
+    )
     overflow = SpillOverflow()
     try:
         loaded = recorder.resume()
@@ -83,7 +91,7 @@ def run_crawl(
                 call=shared.call,
             )
         coordinator = Coordinator(
-            settings, seeds, frontier, pool, recorder, shared=shared, machine=machine, budget=budget
+            settings, seeds, frontier, pool, recorder, shared=shared, budget=budget
         )
         complete = interrupted = failed = False
         try:
@@ -99,6 +107,8 @@ def run_crawl(
         if shared is not None:
             log.debug("Redis: %d round trips", shared.round_trips)
         header = recorder.header(complete=complete, started_at=started_at, finished_at=time.time())
+        if coordinator.sitemaps is not None:
+            header["sitemaps"] = coordinator.sitemaps.to_json()
         out_path = _write_result(recorder, header, settings)
     finally:
         overflow.close()

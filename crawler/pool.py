@@ -249,8 +249,16 @@ class WorkerPool:
     ) -> int:
         self._task_ids += 1
         worker.in_flight[self._task_ids] = task
+        sitemap = task.sitemap_for is not None and task.sitemap_level > 0
         message = TaskMessage(
-            self._task_ids, task.url, send_headers, task.robots, after, task.origin, deadline
+            self._task_ids,
+            task.url,
+            send_headers,
+            task.robots,
+            after,
+            task.origin,
+            sitemap,
+            deadline,
         )
         worker.tasks.send(message)
         return self._task_ids

@@ -180,8 +180,8 @@ end
 
 -- The smallest depth the task's URL was found at so far (its seen slot's value), or -1.
 local function found_depth(t)
-  if t[8] or t[12] == cjson.null then return -1 end
-  return num(redis.call('HGET', P .. 'seen:' .. t[12], unhex(t[13])), -1)
+  if t[8] or t[14] == cjson.null then return -1 end
+  return num(redis.call('HGET', P .. 'seen:' .. t[14], unhex(t[15])), -1)
 end
 
 -- The host's lease ended (its owner died, or was paused past it): what was in flight goes
@@ -311,7 +311,8 @@ for i = 10, #ARGV, 4 do
     if found ~= '' and tonumber(found) > depth then redis.call('HSET', seen, ARGV[i + 1], depth) end
   else
     enqueue(ARGV[i + 2], '[' .. cjson.encode(ARGV[i + 3]) .. ',' .. depth .. ',' .. referrer
-      .. ',null,[],0,0,false,null,null,false,' .. ARGV[i] .. ',"' .. hex(ARGV[i + 1]) .. '",0]',
+      .. ',null,[],0,0,false,null,null,false,null,0,' .. ARGV[i] .. ',"' .. hex(ARGV[i + 1])
+      .. '",0]',
       false, false)
     hosts[ARGV[i + 2]] = true
     new = new + 1
@@ -630,6 +631,8 @@ def _encode(task: Task) -> str:
             task.robots_for,
             attempt,
             task.counted,
+            task.sitemap_for,
+            task.sitemap_level,
             bucket,  # the URL's seen slot: take reads the smallest depth it was found at
             None if field is None else field.hex(),
             task.deaths,
@@ -640,7 +643,8 @@ def _encode(task: Task) -> str:
 
 def _decode(data: bytes | str) -> Task:
     (url, depth, referrer, origin, redirects, retries, hop_retries, robots, robots_for,
-     attempt, counted, _bucket, _field, deaths) = json.loads(data)  # fmt: skip
+     attempt, counted, sitemap_for, sitemap_level, _bucket, _field,
+     deaths) = json.loads(data)  # fmt: skip
     return Task(
         url=url,
         depth=depth,
@@ -654,6 +658,8 @@ def _decode(data: bytes | str) -> Task:
         last_attempt=Result(**attempt) if attempt is not None else None,
         counted=counted,
         deaths=deaths,
+        sitemap_for=sitemap_for,
+        sitemap_level=sitemap_level,
     )
 
 

@@ -176,8 +176,8 @@ class RobotsBook:
         self._policies[host] = policy
         return policy
 
-    def known(self, host: str) -> bool:
-        """Is the host's policy known here (or robots.txt ignored)?"""
+    def knows(self, host: str) -> bool:
+        """Is the host's policy known (its robots.txt answered, or --ignore-robots)?"""
         return self._ignore or host in self._policies
 
     def refusal(self, host: str) -> tuple[str, str] | None:

@@ -68,6 +68,7 @@ class Settings:
     header: tuple[str, ...] = ()
     ignore_robots: bool = False
     allow_private: bool = False
+    sitemaps: bool = False  # read the seed hosts' sitemaps first (crawler/sitemap_flow.py)
     accept_ext: tuple[str, ...] = ()
     reject_ext: tuple[str, ...] = ()
     extract: tuple[str, ...] = ()  # NAME=SELECTOR[@attr], checked by crawler/extract.py
@@ -177,6 +178,10 @@ def load_settings(
             "--state and --frontier redis://... are exclusive: with a shared frontier, "
             "Redis holds the crawl's state"
         )
+    if settings.shared and settings.sitemaps:
+        # The sitemaps' reading (crawler/sitemap_flow.py) keeps its state in one
+        # coordinator: every machine would read them, and in_sitemap would be per machine.
+        raise UsageError("--sitemaps does not work with --frontier redis://... yet")
     return settings
 
 

@@ -57,6 +57,7 @@ def test_the_frontier_from_the_environment_under_the_command_line() -> None:
         ({"lease_ttl": 0}, "must be positive"),
         ({"redis_timeout": -1}, "must be positive"),
         ({"frontier": "redis://h/0", "state": "dir"}, "exclusive"),
+        ({"frontier": "redis://h/0", "sitemaps": True}, "--sitemaps does not work"),
     ],
 )
 def test_bad_shared_settings_are_usage_errors(given: dict[str, object], message: str) -> None:
