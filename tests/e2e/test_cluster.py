@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from typing import Any
 import redis
 
 from scripts.site import SiteConfig
-from tests.helpers.crawler_cli import StartCrawler
+from tests.helpers.crawler_cli import StartCrawler, crawler_env
 from tests.helpers.processes import wait_for
 from tests.helpers.redis_server import RedisServer
 from tests.helpers.site_process import SiteProcess
@@ -136,6 +137,18 @@ def test_two_machines_crawl_every_page_once_and_politely(
     assert finish(again) == 0, stderr(tmp_path, "again")
     assert records(tmp_path, "again") == []
     assert len(site.requests()) == len(requests)
+
+    # The export: every machine's records out of Redis, the crawl complete.
+    export = subprocess.run(
+        [sys.executable, "-m", "crawler.export", "--frontier", redis_url, "--crawl", name,
+         "--out", str(tmp_path / "all.json")],
+        cwd=tmp_path, env=crawler_env(), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert export.returncode == 0, export.stderr
+    whole = json.loads((tmp_path / "all.json").read_text())
+    assert whole["complete"] is True
+    assert sorted(r["url"] for r in whole["pages"]) == sorted(urls)
+    assert {r["machine"] for r in whole["pages"]} == {r["machine"] for r in mine["a"] + mine["b"]}
 
 
 def test_per_host_holds_across_machines(
