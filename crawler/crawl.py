@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from crawler.coordinator import Coordinator
+from crawler.errors import UsageError
 from crawler.memory_frontier import MemoryFrontier
 from crawler.pool import WorkerPool
 from crawler.progress import Progress
 from crawler.recorder import Recorder
+from crawler.report_path import report_path_problem
 from crawler.resolve import seed_guard
 from crawler.settings import Settings
 from crawler.spill import SpillOverflow
@@ -47,6 +49,8 @@ def run_crawl(
 ) -> Outcome:
     """Crawl and write out.json; UsageError (before any request) if an output cannot be used."""
     started_at = time.time()
+    if settings.report is not None:
+        _check_report_path(settings)
     recorder = Recorder.open(settings, seeds, rejected_seeds)
     overflow = SpillOverflow()
     try:
@@ -75,7 +79,33 @@ def run_crawl(
         overflow.close()
         recorder.close()
     failed = failed or out_path != settings.out
+    if settings.report is not None and out_path is not None:
+        failed = not _write_report(out_path, settings.report) or failed
     return Outcome(complete, interrupted, failed, header["stats"], out_path)
+
+
+def _check_report_path(settings: Settings) -> None:
+    others = [("--out", settings.out), ("--jsonl", settings.jsonl)]
+    problem = report_path_problem(settings.report or "", others)
+    if problem is not None:
+        raise UsageError(problem)
+
+
+def _write_report(out_path: str, report: str) -> bool:
+    """--report: the HTML report of the out.json just written (also of an interrupted
+    crawl), read back from that file. False, with one error line, if it cannot be
+    written: out.json is there all the same, and the run counts as failed (exit 1)."""
+    # Imported here: Jinja2 is needed at the end of a crawl that asks for a report only.
+    from crawler.report import write_report
+
+    try:
+        written = write_report(out_path, report)
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        log.error("cannot write --report %s: %s", report, reason)
+        return False
+    log.info("report: %s (%d pages, %d kB)", written.path, written.pages, written.size // 1000)
+    return True
 
 
 def _write_result(recorder: Recorder, header: dict[str, Any], settings: Settings) -> str | None:
