@@ -108,7 +108,7 @@ class SitemapFigures:
     files: list[dict[str, Any]]  # out.json's sitemaps.files, as they are
     urls: int  # sitemaps.urls: the URLs the sitemaps listed
     listed: int  # records with in_sitemap true
-    orphans: list[LinkedUrl]  # records in a sitemap that no recorded page links to
+    orphans: list[LinkedUrl]  # records in a sitemap, not seeds, that no recorded page links to
     unlisted: list[LinkedUrl]  # ok, unredirected records pages link to, in no sitemap
 
 
@@ -201,7 +201,8 @@ class _Fold:
         self._times = array("d")  # fetched_at, epoch seconds
         self._time_failed = bytearray()  # 1 where the record at that index failed
         self._second_cache: dict[str, float] = {}
-        self._in_sitemap: list[LinkedUrl] = []
+        self._listed = 0  # records with in_sitemap true
+        self._in_sitemap: list[LinkedUrl] = []  # of them, those found (not seeds)
         self._unlisted: list[LinkedUrl] = []  # candidates: ok, not redirected, not listed
 
     def add(self, record: dict[str, Any]) -> None:
@@ -312,7 +313,10 @@ class _Fold:
         kind: str | None,
         depth: Any,
     ) -> None:
-        if listed:
+        self._listed += listed
+        if listed and record.get("referrer") is not None:
+            # A seed (no referrer) is where the crawl starts, whatever links to it: only
+            # pages found through the sitemaps or links can be orphans.
             self._in_sitemap.append(
                 LinkedUrl(record["url"], status, kind, referrer=record.get("referrer"), depth=depth)
             )
@@ -372,7 +376,7 @@ class _Fold:
         return SitemapFigures(
             files=files,
             urls=urls if isinstance(urls, int) else 0,
-            listed=len(self._in_sitemap),
+            listed=self._listed,
             orphans=orphans,
             unlisted=unlisted,
         )
