@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
+from scripts import chromium as browser
 from scripts.site import SiteConfig, SiteServer
-from tests.helpers import browser
 from tests.helpers.crawler_cli import ROOT, crawler_env, run_crawler
 from tests.helpers.report_check import READ_REPORT_JS, digits, expected_broken, failed
 

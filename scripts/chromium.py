@@ -1,6 +1,7 @@
-"""Headless Chromium for the report's tests: Debian's `chromium` driven through Debian's
-`chromium-driver` by Selenium. Never a downloaded browser: without both binaries the
-tests skip with one line saying why (scripts/_chromium.sh installs them when it may).
+"""Headless Chromium for the report's browser tests and scripts/measure_report.py:
+Debian's `chromium` driven through Debian's `chromium-driver` by Selenium. Never a
+downloaded browser: without both binaries the tests skip with one line saying why
+(scripts/_chromium.sh installs them when it may).
 """
 
 from __future__ import annotations
