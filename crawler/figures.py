@@ -202,8 +202,10 @@ class _Fold:
         self._time_failed = bytearray()  # 1 where the record at that index failed
         self._second_cache: dict[str, float] = {}
         self._listed = 0  # records with in_sitemap true
-        self._in_sitemap: list[LinkedUrl] = []  # of them, those found (not seeds)
-        self._unlisted: list[LinkedUrl] = []  # candidates: ok, not redirected, not listed
+        # (url, status, error kind, referrer, depth) of the listed records but seeds, and
+        # of the candidates to be unlisted pages: ok, not redirected, not listed.
+        self._in_sitemap: list[tuple[str, int | None, str | None, str | None, Any]] = []
+        self._unlisted: list[tuple[str, int | None, str | None, str | None, Any]] = []
 
     def add(self, record: dict[str, Any]) -> None:
         url: str = record["url"]
@@ -270,11 +272,12 @@ class _Fold:
             return
         self._seq += 1
         # Ties go to the earlier record: the heap's least is the latest of the fastest.
-        item = (elapsed_ms, -self._seq, SlowPage(url, elapsed_ms, status, kind))
+        # The SlowPage is made only for a page that goes in (most do not).
+        key = (elapsed_ms, -self._seq)
         if not self._top or len(self._slowest) < self._top:
-            heapq.heappush(self._slowest, item)
-        elif item[:2] > self._slowest[0][:2]:
-            heapq.heapreplace(self._slowest, item)
+            heapq.heappush(self._slowest, (*key, SlowPage(url, elapsed_ms, status, kind)))
+        elif key > self._slowest[0][:2]:
+            heapq.heapreplace(self._slowest, (*key, SlowPage(url, elapsed_ms, status, kind)))
 
     def _add_time(self, fetched_at: Any, failed: bool) -> None:
         epoch = self._epoch(fetched_at)
@@ -313,19 +316,18 @@ class _Fold:
         kind: str | None,
         depth: Any,
     ) -> None:
-        self._listed += listed
-        if listed and record.get("referrer") is not None:
+        # Plain tuples: LinkedUrls are made at the end for the few that are shown.
+        referrer = record.get("referrer")
+        if listed:
+            self._listed += 1
             # A seed (no referrer) is where the crawl starts, whatever links to it: only
             # pages found through the sitemaps or links can be orphans.
-            self._in_sitemap.append(
-                LinkedUrl(record["url"], status, kind, referrer=record.get("referrer"), depth=depth)
-            )
+            if referrer is not None:
+                self._in_sitemap.append((record["url"], status, kind, referrer, depth))
         elif not failed and not record.get("redirects"):
             # A sitemap should list the pages a visitor lands on: not errors, not
             # redirects (their target is the page to list).
-            self._unlisted.append(
-                LinkedUrl(record["url"], status, kind, referrer=record.get("referrer"), depth=depth)
-            )
+            self._unlisted.append((record["url"], status, kind, referrer, depth))
 
     def finish(self, header: dict[str, Any]) -> Figures:
         seeds = header.get("seeds")
@@ -371,8 +373,19 @@ class _Fold:
         files = [f for f in section.get("files") or () if isinstance(f, dict)]
         urls = section.get("urls")
         linked = self._refs
-        orphans = sorted((e for e in self._in_sitemap if e.url not in linked), key=lambda e: e.url)
-        unlisted = _most_linked(self._with_links(e) for e in self._unlisted if e.url in linked)
+        orphans = sorted(
+            (
+                LinkedUrl(url, status, kind, referrer=referrer, depth=depth)
+                for url, status, kind, referrer, depth in self._in_sitemap
+                if url not in linked
+            ),
+            key=lambda entry: entry.url,
+        )
+        unlisted = _most_linked(
+            self._with_links(LinkedUrl(url, status, kind, referrer=referrer, depth=depth))
+            for url, status, kind, referrer, depth in self._unlisted
+            if url in linked
+        )
         return SitemapFigures(
             files=files,
             urls=urls if isinstance(urls, int) else 0,

@@ -110,7 +110,7 @@ def test_orphans_and_unlisted_pages() -> None:
         _page(H + "a", in_sitemap=True, links=[H + "a", H + "gone"]),  # linked from /
         _page(H + "orphan2", in_sitemap=True, links=[H + "orphan2"]),  # a self-link only
         _page(H + "orphan1", 404, in_sitemap=True),
-        _page(H + "b", in_sitemap=False),  # linked, ok, unlisted
+        _page(H + "b", in_sitemap=False, links=[H]),  # linked, ok, unlisted
         _page(H + "gone", 404, in_sitemap=False),  # linked but failed: not to list
         _page(H + "old", in_sitemap=False, redirects=moved, final_url=H + "new"),  # a redirect
         _page(H + "lonely", in_sitemap=False),  # unlisted but linked from nowhere
