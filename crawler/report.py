@@ -347,6 +347,7 @@ def _environment() -> Environment:
     )
     env.filters["href"] = _href
     env.filters["n"] = lambda value: f"{value:,}".replace(",", "\u202f")
+    env.filters["s"] = lambda noun, count: noun if count == 1 else f"{noun}s"
     return env
 
 

@@ -63,7 +63,9 @@
         if (match) shown += 1;
       });
       if (count) {
-        count.textContent = query ? shown + " of " + rows.length + " rows match" : rows.length + " rows";
+        count.textContent = query
+          ? shown + " of " + rows.length + (rows.length === 1 ? " row" : " rows") + (shown === 1 ? " matches" : " match")
+          : rows.length + (rows.length === 1 ? " row" : " rows");
       }
     };
     input.addEventListener("input", show);
