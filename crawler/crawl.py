@@ -80,7 +80,15 @@ def run_crawl(
         recorder.close()
     failed = failed or out_path != settings.out
     if settings.report is not None and out_path is not None:
-        failed = not _write_report(out_path, settings.report) or failed
+        try:
+            failed = not _write_report(out_path, settings.report) or failed
+        except KeyboardInterrupt:  # a second interrupt: the result is written, not the report
+            log.error(
+                "interrupted: --report %s not written (the result is in %s)",
+                settings.report,
+                out_path,
+            )
+            interrupted = True
     return Outcome(complete, interrupted, failed, header["stats"], out_path)
 
 
