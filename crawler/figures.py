@@ -379,7 +379,8 @@ class _Fold:
                 for url, status, kind, referrer, depth in self._in_sitemap
                 if url not in linked
             ),
-            key=lambda entry: entry.url,
+            # Worst first: an orphan that fails too (a sitemap listing a dead URL).
+            key=lambda entry: (not _failed(entry.status, entry.error_kind), entry.url),
         )
         unlisted = _most_linked(
             self._with_links(LinkedUrl(url, status, kind, referrer=referrer, depth=depth))
@@ -417,6 +418,11 @@ def _entry(record: dict[str, Any], status: int | None, kind: str | None, depth: 
         depth=depth,
         chain=(*(record.get("redirects") or ()), record.get("final_url") or record["url"]),
     )
+
+
+def _failed(status: int | None, kind: str | None) -> bool:
+    """records.Stats' rule, on a record's status and error kind."""
+    return kind is not None or status is None or status >= 400
 
 
 def _most_linked(entries: Iterable[LinkedUrl]) -> list[LinkedUrl]:

@@ -5,10 +5,10 @@ chains, external links, per-host counts, depth cut-offs and the slowest pages, a
 JSON (`--format json`: one object, a key per section) or CSV (`--format csv`: one row
 per page record; columns in CSV_COLUMNS).
 
-Read-only, and one pass: out.json is read as a stream, record by record, and each record
-is folded into counters, so a 200 000-record file is never held whole. "ok" and "failed"
-are records.Stats' own rule (failed = an error or a status of 400 and up), so the figures
-are exactly out.json's stats.
+The figures are crawler.figures' (read-only, one pass over out.json as a stream, so a
+200 000-record file is never held whole; "ok" and "failed" exactly as out.json's stats
+count them), the same the HTML report (crawler.report) shows: this module only renders
+them.
 """
 
 from __future__ import annotations

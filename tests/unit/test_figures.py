@@ -110,6 +110,7 @@ def test_orphans_and_unlisted_pages() -> None:
         _page(H + "a", in_sitemap=True, links=[H + "a", H + "gone"]),  # linked from /
         _page(H + "orphan2", in_sitemap=True, links=[H + "orphan2"]),  # a self-link only
         _page(H + "orphan1", 404, in_sitemap=True),
+        _page(H + "orphan0", in_sitemap=True),
         _page(H + "b", in_sitemap=False, links=[H]),  # linked, ok, unlisted
         _page(H + "gone", 404, in_sitemap=False),  # linked but failed: not to list
         _page(H + "old", in_sitemap=False, redirects=moved, final_url=H + "new"),  # a redirect
@@ -119,8 +120,9 @@ def test_orphans_and_unlisted_pages() -> None:
     fig = from_data({"sitemaps": {"files": files, "urls": 4}, "pages": pages})
     assert fig.sitemaps is not None
     assert fig.sitemaps.files == files and fig.sitemaps.urls == 4
-    assert fig.sitemaps.listed == 4
-    assert [e.url for e in fig.sitemaps.orphans] == [H + "orphan1", H + "orphan2"]
+    assert fig.sitemaps.listed == 5
+    # worst first: the failed orphan, then the others by URL
+    assert [e.url for e in fig.sitemaps.orphans] == [H + "orphan1", H + "orphan0", H + "orphan2"]
     assert fig.sitemaps.orphans[0].status == 404
     assert [(e.url, e.links_in, e.linked_from) for e in fig.sitemaps.unlisted] == [
         (H + "b", 1, (H,))
