@@ -140,6 +140,29 @@ def test_report_command_line(
     assert done.stderr.startswith(f"crawler-report: {len(result.pages)} pages -> new/dir/")
     _assert_report_matches(report, result.out)
 
+    # The summary shows the same figures (crawler.figures computes them for both).
+    summary = subprocess.run(
+        [sys.executable, "-m", "crawler.summary", "out.json", "--format", "json"],
+        cwd=tmp_path,
+        env=crawler_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    figures = json.loads(summary.stdout)
+    soup = _soup(report)
+    for name in ("pages", "ok", "failed"):
+        assert _figure(soup, name) == figures["totals"][name]
+    assert _figure(soup, "broken") == figures["broken_links"]["total"]
+    assert _figure(soup, "redirects") == figures["redirects"]["total"] > 0
+    assert _figure(soup, "hosts") == figures["hosts"]["total"]
+    shown = {item["url"]: item["links_in"] for item in figures["broken_links"]["items"]}
+    rows = soup.select("#broken-table tbody tr")
+    assert {
+        row["data-url"]: int(row.select_one("[data-links-in]").get_text()) for row in rows
+    } == shown
+
     default = _report_cli(tmp_path, "out.json")  # -o defaults to report.html here
     assert default.returncode == 0, default.stderr
     assert (tmp_path / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
