@@ -252,7 +252,9 @@ class _Fold:
 
     def _add_links(self, url: str, final_url: str | None, links: Iterable[str]) -> None:
         # The hottest loop of the fold (20 links a page: millions of lookups for a big
-        # crawl): one dict lookup per link, count and first linkers in one list.
+        # crawl): one dict lookup per link, count and first linkers in one list. Counting
+        # with Counter.update and finding the links that want linkers with set operations
+        # per page was slower (1.1x with 3 linkers, 1.4x with 10, same run, 200 000 pages).
         refs, kept = self._refs, self._linkers_kept
         for link in links:
             if link == url or link == final_url:  # a page linking to itself
