@@ -19,6 +19,7 @@ from crawler.errors import ErrorKind
 from crawler.follow import plan_links
 from crawler.frontier import Frontier, Task, fingerprint
 from crawler.messages import Result
+from crawler.plugin_rules import with_follow
 from crawler.recorder import Recorder
 from crawler.records import ErrorInfo, build_record, error_info, not_attempted
 from crawler.redirects import Follow, is_redirect, next_hop
@@ -166,8 +167,11 @@ class Answers:
         if record["final_url"] == task.url:
             used.append(task.url)
         self.recorder.add(record, used, result.dropped_links)
-        if record["links"]:
-            self._follow(task, record["links"], result.nofollow)
+        links, nofollow = record["links"], result.nofollow
+        if result.follow:  # a plugin's links to follow: not in the record's links
+            links, nofollow = with_follow(links, nofollow, result.follow)
+        if links:
+            self._follow(task, links, nofollow)
 
     def _follow(self, task: Task, links: Sequence[str], nofollow: Sequence[str]) -> None:
         """Queue the links of one page that are to be followed and not seen yet."""

@@ -148,7 +148,7 @@ class Coordinator:
             self._receive(self._wait_timeout(now, grace_until))
             self.recorder.commit()
             stats = self.recorder.stats
-            progress.update(stats.pages, stats.failed, self.frontier.queued())
+            progress.update(stats.pages, stats.failed, self.frontier.queued(), stats.plugin_errors)
 
     def _wait_timeout(self, now: float, grace_until: float | None) -> float:
         timeout = IDLE_WAKE_S
@@ -166,7 +166,10 @@ class Coordinator:
             if done is not None:
                 self._on_finished(done)
         for worker in dead:
-            self._requeue(self.pool.replace(worker))
+            orphans, ended = self.pool.replace(worker)
+            self._requeue(orphans)
+            for done in ended:  # pages whose plugin call died with the worker
+                self._on_finished(done)
 
     def _requeue(self, orphans: Sequence[Orphan]) -> None:
         """A dead worker's unfinished tasks go back to the front of their hosts' queues.
@@ -179,7 +182,7 @@ class Coordinator:
             task = orphan.task
             if orphan.held_slot:
                 self.frontier.finish(task.host)
-            task.deaths += 1
+            task.deaths += orphan.counts_death
             if task.deaths < MAX_DEATHS:
                 again.append(task)
                 continue
@@ -265,6 +268,8 @@ class Coordinator:
         elif done.chain_id is not None:
             # The successor is on this thread now: give it a successor in turn.
             self._send_successor(done.worker, done.chain_id, done.worker.in_flight[done.chain_id])
+        if done.held:
+            return  # its plugin runs: the record waits for the outcome (crawler/pool.py)
         if task.robots:
             if not self.answers.retry(task, result):
                 self.answers.on_robots(task, result)

@@ -25,7 +25,7 @@ import time
 from collections import deque
 from collections.abc import Generator, Mapping
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.cookiejar import DefaultCookiePolicy
 from types import MappingProxyType
 from typing import Any, cast
@@ -83,6 +83,8 @@ class Attempt:
     fetched_at: float  # time.time() when the attempt started
     error_kind: ErrorKind | None
     error_message: str | None
+    # The response's headers (case-insensitive names); empty when there was no answer.
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 class Fetcher:
@@ -169,6 +171,7 @@ class Fetcher:
         # instead of returning it to the pool: nothing half-read is ever reused.
         with response:
             headers = response.headers
+            reply.headers = headers
             reply.status = response.status_code
             reply.content_type, reply.charset = _parse_content_type(headers.get("Content-Type"))
             reply.retry_after = headers.get("Retry-After")
@@ -214,6 +217,7 @@ class _Reply:
     body: bytes = b""
     bytes_read: int = 0
     too_large: bool = False
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 class _DeadlinePassed(Exception):
@@ -244,6 +248,7 @@ def _attempt(
         fetched_at=fetched_at,
         error_kind=kind,
         error_message=message,
+        headers=reply.headers if usable else _NO_HEADERS,
     )
 
 

@@ -102,6 +102,8 @@ def _overview(summary: Summary) -> list[str]:
     )
     lines.append("by status: " + _counts(summary.by_status, "page"))
     lines.append("by error kind: " + _counts(summary.by_error, "page"))
+    if stats.plugin_errors:  # pages whose --plugin failed (they are not failed pages)
+        lines.append(f"plugin errors: {plural(stats.plugin_errors, 'page')}")
     counts = summary.not_followed
     if counts is not None:
         not_followed = [
@@ -255,6 +257,7 @@ def to_json(summary: Summary) -> dict[str, Any]:
             "failed": stats.failed,
             "bytes": stats.bytes,
             "retries": stats.retries,
+            "plugin_errors": stats.plugin_errors,
         },
         "by_status": summary.by_status,
         "by_error": summary.by_error,
