@@ -233,6 +233,7 @@ def view(fig: Figures, source: str) -> dict[str, Any]:
             "failed": stats.failed,
             "bytes": stats.bytes,
             "retries": stats.retries,
+            "plugin_errors": stats.plugin_errors,
             "broken": len(fig.broken),
             "redirects": len(fig.redirects),
             "hosts": len(fig.hosts),

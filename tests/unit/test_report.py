@@ -124,6 +124,13 @@ def test_with_sitemaps_the_report_lists_orphans_and_files() -> None:
     assert soup.select_one('[data-figure="unlisted"]').get_text() == "1"
 
 
+def test_plugin_errors_show_only_when_there_are_some() -> None:
+    pages = [_page(H, depth=0, referrer=None), _page(H + "a", plugin_error="ValueError: x")]
+    soup = _report({"pages": pages})
+    assert soup.select_one('[data-figure="plugin_errors"]').get_text() == "1"
+    assert _report({"pages": pages[:1]}).select_one('[data-figure="plugin_errors"]') is None
+
+
 def test_an_empty_crawl_still_renders() -> None:
     soup = _report({"complete": False, "pages": []})
     assert soup.select_one('[data-figure="pages"]').get_text() == "0"
