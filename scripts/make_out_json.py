@@ -192,6 +192,7 @@ def write(out: Any, pages: int, links: int, sitemaps: bool, seed: int) -> None:
         "dropped_links": 3,
         "rejected": 0,
         "beyond_depth": 0,
+        "plugin_errors": 0,
     }
     header: dict[str, Any] = {
         "version": 1,

@@ -158,3 +158,29 @@ def test_report_path_problems(tmp_path: Path) -> None:
     )
     assert report_path_problem(str(tmp_path / "r.html"), [("--jsonl", None)]) is None
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]  # nothing left behind
+
+
+def test_the_synthetic_out_json_is_consistent() -> None:
+    # scripts/make_out_json.py feeds the browser tests and the performance figures: its
+    # stats must be what its records fold to, and its sitemaps what its records say.
+    import io
+    import json
+
+    from crawler.records import Stats
+    from scripts.make_out_json import write
+
+    buffer = io.StringIO()
+    write(buffer, pages=400, links=8, sitemaps=True, seed=2)
+    data = json.loads(buffer.getvalue())
+    stats = Stats()
+    for record in data["pages"]:
+        stats.add(record)
+    assert (
+        stats.to_json(data["stats"]["elapsed_s"])
+        | {k: data["stats"][k] for k in ("robots_excluded", "out_of_scope", "duplicates")}
+        | {"dropped_links": 3}
+        == data["stats"]
+    )
+    listed = sum(record["in_sitemap"] for record in data["pages"])
+    assert data["sitemaps"]["urls"] == listed == sum(f["urls"] for f in data["sitemaps"]["files"])
+    assert {"404", "500"} <= set(data["stats"]["by_status"]) and data["stats"]["by_error"]
