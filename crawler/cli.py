@@ -121,6 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="let links and redirects reach loopback and private addresses",
     )
+    g.add(
+        "--sitemaps",
+        action="store_true",
+        help="read the seed hosts' sitemaps (robots.txt's Sitemap: lines, else "
+        "/sitemap.xml) first; their URLs enter at depth 0",
+    )
 
     g = _Group(p, "limits")
     g.add("--max-pages", type=int, metavar="N", help="at most N pages, 0 for no limit")

@@ -32,6 +32,7 @@ from crawler.records import internal_result
 from crawler.robots import RobotsBook
 from crawler.scope import Scope
 from crawler.settings import Settings
+from crawler.sitemap_flow import SitemapReader
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,10 @@ class Coordinator:
             self.order,
             rng or random.Random(),
         )
+        self.sitemaps: SitemapReader | None = None
+        if settings.sitemaps:
+            self.sitemaps = SitemapReader(settings, seeds, frontier, self.robots, self.answers)
+            self.answers.sitemaps = self.sitemaps
         self._signals = 0
 
     # -- the crawl ------------------------------------------------------------------
@@ -88,6 +93,8 @@ class Coordinator:
             self._restore(loaded)
         else:
             self.answers.queue([Task(url=seed, depth=0) for seed in self.seeds])
+        if self.sitemaps is not None:
+            self.sitemaps.start()
         previous = {
             sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
         }
@@ -189,7 +196,7 @@ class Coordinator:
             message = f"in flight when {task.deaths} worker processes died; not tried again"
             log.error("%s: %s", task.url, message)
             if task.robots:
-                self.answers.on_robots(task, internal_result(message))
+                self._on_robots(task, internal_result(message))
             else:
                 self.answers.refuse(task, ErrorKind.INTERNAL, message)
         self.frontier.push(again, front=True)
@@ -254,7 +261,7 @@ class Coordinator:
                 # record is the previous hop's 3xx answer, pointing at this URL.
                 self.answers.emit(task, task.last_attempt)
                 return False
-            if task.depth == 0:
+            if task.depth == 0 and task.referrer is None:  # a sitemap's URL has one
                 log.warning("robots.txt disallows the seed %s: not fetched", task.url)
             self.recorder.given_up([task.url])
         self.order.close(task.depth)
@@ -272,11 +279,18 @@ class Coordinator:
             return  # its plugin runs: the record waits for the outcome (crawler/pool.py)
         if task.robots:
             if not self.answers.retry(task, result):
-                self.answers.on_robots(task, result)
+                self._on_robots(task, result)
         elif self.order.must_wait(task.depth):
             self.order.wait(task.depth, (task, result))
         else:
             self.answers.on_page(task, result)
+
+    def _on_robots(self, task: Task, result: Result) -> None:
+        """The last answer of a robots.txt or sitemap fetch (no page record either way)."""
+        if task.sitemap_for is not None and self.sitemaps is not None:
+            self.sitemaps.on_answer(task, result)
+        else:
+            self.answers.on_robots(task, result)
 
     def _handle_waiting(self, *, force: bool) -> None:
         """Answers that waited for breadth-first order and whose turn has come."""

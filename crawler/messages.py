@@ -27,6 +27,19 @@ class TaskMessage(NamedTuple):
     after: int = 0
     # The record's URL when `url` is a redirect hop of it (what a plugin sees as page.url).
     origin: str | None = None
+    sitemap: bool = False  # a sitemap fetch (--sitemaps): the worker parses it as one
+
+
+class SitemapContent(NamedTuple):
+    """What one sitemap file lists, as the worker parsed it (crawler/sitemap_parse.py);
+    it travels in the sitemap fetch's Result."""
+
+    kind: str  # "urlset", "index" (its urls are sitemaps), "text", "" (none of these)
+    urls: tuple[str, ...]  # canonical, each once, in file order
+    listed: int  # entries the file listed, at most MAX_SITEMAP_URLS
+    dropped: int  # canonical URLs left out for --max-url-length
+    error_kind: str | None  # why (part of) the file could not be read
+    error_message: str | None
 
 
 class Result(NamedTuple):
@@ -62,6 +75,7 @@ class Result(NamedTuple):
     plugin_pending: bool = False  # the plugin runs: its PluginOutcome follows
     follow: Sequence[str] = ()  # the plugin's links to follow (canonical), not in `links`
     plugin_error: str | None = None  # "Kind: message"
+    sitemap: SitemapContent | None = None  # a sitemap's 2xx answer, parsed
 
 
 class PluginOutcome(NamedTuple):

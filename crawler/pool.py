@@ -244,8 +244,9 @@ class WorkerPool:
     def _send(self, worker: Worker, task: Task, send_headers: bool, after: int) -> int:
         self._task_ids += 1
         worker.in_flight[self._task_ids] = task
+        sitemap = task.sitemap_for is not None and task.sitemap_level > 0
         message = TaskMessage(
-            self._task_ids, task.url, send_headers, task.robots, after, task.origin
+            self._task_ids, task.url, send_headers, task.robots, after, task.origin, sitemap
         )
         worker.tasks.send(message)
         return self._task_ids

@@ -62,6 +62,7 @@ class Settings:
     header: tuple[str, ...] = ()
     ignore_robots: bool = False
     allow_private: bool = False
+    sitemaps: bool = False  # read the seed hosts' sitemaps first (crawler/sitemap_flow.py)
     accept_ext: tuple[str, ...] = ()
     reject_ext: tuple[str, ...] = ()
     extract: tuple[str, ...] = ()  # NAME=SELECTOR[@attr], checked by crawler/extract.py

@@ -53,6 +53,7 @@ from crawler.plugin import Page, PluginFunction, PluginLoadError, call_plugin, l
 from crawler.records import not_attempted
 from crawler.robots import ROBOTS_MAX_BYTES
 from crawler.settings import Settings
+from crawler.sitemap_parse import with_sitemap
 
 log = logging.getLogger(__name__)
 
@@ -253,6 +254,8 @@ def _fetch_loop(
         message = inbox.get()
         while message is not None:
             result, page = fetch_step(fetcher, message, index)
+            if message.sitemap:
+                result = sitemap_step(result, settings.max_bytes, settings.max_url_length)
             following = successors.request_over(message.task_id)
             if page is not None and following is not None and parse_jobs.qsize() < backlog:
                 # The next request first: the parse thread completes this result.
@@ -330,6 +333,9 @@ def fetch_step(
     try:
         attempt = fetcher.fetch(url, send_headers=message.send_headers)
         success = attempt.status is not None and 200 <= attempt.status < 300
+        if message.sitemap:
+            # The whole body (at most --max-bytes): the fetch thread parses it next.
+            return _result(attempt, message.task_id, index, attempt.body if success else b""), None
         if message.robots:
             # Also when too large: the first part is what RFC 9309 asks to parse.
             body = attempt.body[:ROBOTS_MAX_BYTES] if success else b""
@@ -345,6 +351,15 @@ def fetch_step(
     except Exception as exc:  # a bug, not the server's fault: record it, go on
         log.error("internal error on %s\n%s", url, traceback.format_exc())
         return _internal_result(message.task_id, index, exc), None
+
+
+def sitemap_step(result: Result, max_bytes: int, max_url_length: int) -> Result:
+    """Complete a sitemap fetch's result with the URLs the file lists."""
+    try:
+        return with_sitemap(result, max_bytes, max_url_length)
+    except Exception as exc:  # a bug, not the server's fault: record it, go on
+        log.error("internal error on sitemap %d\n%s", result.task_id, traceback.format_exc())
+        return _internal_result(result.task_id, result.worker, exc)
 
 
 def finish_page(page: FetchedPage, result: Result, parsing: Parsing, send: Send) -> None:
