@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bs4 import BeautifulSoup
+from pytest_httpserver import HTTPServer
 
 from scripts.site import SiteConfig, SiteServer
 from tests.helpers.crawler_cli import RunCrawler, StartCrawler, crawler_env
@@ -113,6 +114,42 @@ def test_an_interrupted_crawl_writes_its_report_too(
     assert out["complete"] is False and out["stats"]["pages"] >= 5
     _assert_report_matches(report, out)
     assert "INCOMPLETE" in _soup(report).select_one(".badge").get_text()
+
+
+def test_a_crawl_with_sitemaps_reports_orphans_and_unlisted_pages(
+    crawl: RunCrawler, tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    url = httpserver.url_for
+    listed = "".join(f"<url><loc>{url(p)}</loc></url>" for p in ("/", "/a", "/orphan", "/gone"))
+    sitemap = f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{listed}</urlset>'
+    httpserver.expect_request("/robots.txt").respond_with_data(
+        f"User-agent: *\nSitemap: {url('/sitemap.xml')}\n", content_type="text/plain"
+    )
+    httpserver.expect_request("/sitemap.xml").respond_with_data(
+        sitemap, content_type="application/xml"
+    )
+    pages = {"/": ["/a", "/unlisted"], "/a": ["/"], "/orphan": [], "/unlisted": []}
+    for path, links in pages.items():
+        body = "<title>t</title>" + "".join(f'<a href="{link}">x</a>' for link in links)
+        httpserver.expect_request(path).respond_with_data(body, content_type="text/html")
+    httpserver.expect_request("/gone").respond_with_data("gone", status=404)
+    report = tmp_path / "report.html"
+    result = crawl("--seed", url("/"), "--procs", "1", "--sitemaps", "--report", str(report))
+    assert result.code == 0, result.stderr
+    assert result.out is not None and result.out["sitemaps"]["urls"] == 4
+    _assert_report_matches(report, result.out)
+
+    soup = _soup(report)
+    orphans = [td.get_text() for td in soup.select("#orphan-table tbody td.url")]
+    assert orphans == [url("/gone"), url("/orphan")]  # the failed one first
+    assert _figure(soup, "orphans") == 2
+    unlisted = [
+        row.select_one("td.url").get_text() for row in soup.select("#unlisted-table tbody tr")
+    ]
+    assert unlisted == [url("/unlisted")]
+    assert _figure(soup, "listed") == 4
+    (sitemap_row,) = soup.select("#sitemap-files tbody tr")
+    assert sitemap_row.select_one("td").get_text() == url("/sitemap.xml")
 
 
 def _report_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
