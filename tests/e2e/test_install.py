@@ -91,6 +91,8 @@ def test_wheel_installs_both_console_scripts(tmp_path: Path) -> None:
     usage = _run([str(venv / "bin" / "crawler"), "--help"], elsewhere)
     assert usage.stdout.startswith("usage: crawler")
     assert "--seeds" in usage.stdout
+    export_usage = _run([str(venv / "bin" / "crawler-export"), "--help"], elsewhere)
+    assert export_usage.stdout.startswith("usage: crawler-export")
 
     out = elsewhere / "out.json"
     _tiny_out_json(out)
