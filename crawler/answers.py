@@ -198,7 +198,7 @@ class Answers:
         used = [record["url"], *record["redirects"]]
         if record["final_url"] == task.url:
             used.append(task.url)
-        self.recorder.add(record, used, result.dropped_links)
+        self.recorder.add(record, used, result.dropped_links, host=task.host)
         links, nofollow = record["links"], result.nofollow
         if result.follow:  # a plugin's links to follow: not in the record's links
             links, nofollow = with_follow(links, nofollow, result.follow)

@@ -109,13 +109,28 @@ class ClusterRecords:
         stored. redis.RedisError if Redis cannot be reached: the records are kept and
         go with the next flush (once, even if this one did reach Redis).
         """
+        pending = self.pending(
+            stats, started_at=started_at, finished_at=finished_at, complete=complete
+        )
+        if pending is None:
+            return
+        argv, stored = pending
+        self._call(lambda: self._script(keys=argv[1:3], args=argv[3:]))
+        stored(None)
+
+    def pending(
+        self, stats: Stats, *, started_at: float, finished_at: float | None, complete: bool
+    ) -> tuple[list[Any], Callable[[Any], None]] | None:
+        """The flush as EVALSHA arguments (numkeys, keys, args) and what to call once it
+        was stored, or None if nothing changed: for a caller that sends it in a pipeline
+        of its own (the frontier's, before the finishes: crawler/redis_frontier.py)."""
         fields = stats_fields(stats)
         current = (dumps(fields), started_at, finished_at, complete)
         if self._buffer:
             self._unsent.append(pack_batch(self._buffer))
             self._buffer.clear()
         if not self._unsent and current == self._stored:
-            return
+            return None
         batches = self._batches + len(self._unsent)
         state = MachineState(
             machine=self.machine,
@@ -126,12 +141,21 @@ class ClusterRecords:
             batches=batches,
             stats=fields,
         )
-        args: list[str | bytes | int] = [self.machine, encode_state(state), self._batches + 1]
-        args += self._unsent
-        self._call(lambda: self._script(keys=self._keys, args=args))
-        self._unsent.clear()
-        self._batches = batches
-        self._stored = current
+        sent = len(self._unsent)
+        argv: list[Any] = [2, *self._keys, self.machine, encode_state(state), self._batches + 1]
+        argv += self._unsent
+
+        def stored(_reply: Any) -> None:
+            del self._unsent[:sent]
+            self._batches += sent
+            self._stored = current
+
+        return argv, stored
+
+    @property
+    def script(self) -> Any:
+        """The flush's script (its sha for EVALSHA; loaded by whoever pipelines it)."""
+        return self._script
 
 
 # -- reading it back (the export) --------------------------------------------------------

@@ -98,6 +98,13 @@ class Coordinator:
         self._signals = 0
         # Task ids whose slot freed while their plugin ran: finished with the outcome.
         self._finish_later: set[int] = set()
+        # A shared frontier: answers received, to be checked (is the task still this
+        # machine's in flight?) with the next round trip, then handled; and those sent
+        # to be checked, with the answer once it came.
+        self._unchecked: list[Finished] = []
+        self._checking: list[Finished] = []
+        self._verdicts: list[bool] | None = None
+        self.lost_answers = 0  # answers dropped: their tasks were taken back meanwhile
 
     # -- the crawl ------------------------------------------------------------------
     def run(self, progress: Progress, loaded: Loaded | None = None) -> RunResult:
@@ -169,8 +176,17 @@ class Coordinator:
         """Nothing in flight and no answer waiting; and nothing queued (nor, on a shared
         frontier, in flight on another machine), unless interrupted (an interrupted crawl
         starts nothing new: --state or Redis keeps the queue for the next run)."""
-        idle = self.pool.in_flight() == 0 and not self.order.has_waiting()
-        return idle and (self._signals > 0 or self.frontier.settled())
+        idle = (
+            self.pool.in_flight() == 0
+            and not self.order.has_waiting()
+            and not self._unchecked
+            and not self._checking
+        )
+        if idle and self._signals > 0:
+            return True
+        if self.shared is not None and self.shared.ends_pending():
+            return False  # a task it ends still counts in flight: no round trip to know
+        return idle and self.frontier.settled()
 
     def _loop(self, progress: Progress) -> bool:
         """Run until finished; True if interrupted."""
@@ -181,8 +197,10 @@ class Coordinator:
                 grace_until = now + GRACE_S
             if self.shared is not None:
                 self.shared.maintain()
+                self._check_answers()  # goes with the take, before it
             if not self._signals:
                 self._dispatch()
+            self._answer_checked()
             self._handle_waiting(force=self._signals > 0)
             if self.is_finished():
                 return grace_until is not None
@@ -199,9 +217,12 @@ class Coordinator:
 
     def _wait_timeout(self, now: float, grace_until: float | None) -> float:
         timeout = IDLE_WAKE_S
-        wait_s = self.frontier.wait_s()
-        if wait_s is not None and self.pool.free_threads():
-            timeout = min(timeout, wait_s)
+        if self.pool.free_threads():
+            if self.shared is not None and self.shared.pending():
+                # What waits (links, finishes, records) goes with the next take at once.
+                timeout = 0.0
+            elif (wait_s := self.frontier.wait_s()) is not None:
+                timeout = min(timeout, wait_s)
         if grace_until is not None:
             timeout = min(timeout, max(0.0, grace_until - now))
         return timeout
@@ -373,6 +394,53 @@ class Coordinator:
                 else:
                     self._finish_later.add(result.task_id)
             return
+        if self.shared is not None and time.monotonic() >= self.shared.deadline(task.host):
+            # Its lease may have run out here (this machine was paused): handled only
+            # once Redis says the task is still this machine's; if it went to another
+            # machine, that one's answer counts (docs/design.md, "One record per URL").
+            self._unchecked.append(done)
+            return
+        self._answer(done)
+
+    def _check_answers(self) -> None:
+        """Send the answers received to be checked, with the next call (the take)."""
+        if not self._unchecked:
+            return
+        assert self.shared is not None
+        self._checking, self._unchecked = self._unchecked, []
+        self._verdicts = None
+
+        def checked(mine: list[bool]) -> None:
+            self._verdicts = mine
+
+        self.shared.check_later([done.task for done in self._checking], checked)
+
+    def _answer_checked(self) -> None:
+        """Handle the answers checked (sent alone if no take carried the check): those of
+        tasks taken back from this machine are dropped, no record, no link, no retry
+        (the machine that has the task now fetches it: docs/design.md)."""
+        if not self._checking:
+            return
+        assert self.shared is not None
+        if self._verdicts is None:
+            self.shared.flush()
+        assert self._verdicts is not None
+        checking, verdicts = self._checking, self._verdicts
+        self._checking, self._verdicts = [], None
+        for done, mine in zip(checking, verdicts, strict=True):
+            if mine:
+                self._answer(done)
+                continue
+            self.lost_answers += 1
+            self._finish_later.discard(done.result.task_id)
+            log.warning(
+                "%s: its host's lease ran out while it was in flight and another "
+                "machine has it now: this answer is dropped",
+                done.task.url,
+            )
+
+    def _answer(self, done: Finished) -> None:
+        task, result = done.task, done.result
         if task.robots:
             if not self.answers.retry(task, result):
                 self._on_robots(task, result)

@@ -73,6 +73,12 @@ def run_crawl(
     recorder = Recorder.open(
         settings, seeds, rejected_seeds, cluster=records, started_at=started_at
     )
+    if shared is not None and records is not None:
+        # The records go first in each of the frontier's pipelines, before the finishes
+        # of their tasks (docs/design.md: no kill between the two loses a record).
+        shared.attach_records(records.script, recorder.cluster_pending)
+        recorder.cluster_piggybacked = True
+        recorder.gate = shared.still_own
     overflow = SpillOverflow()
     try:
         loaded = recorder.resume()

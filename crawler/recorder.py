@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +64,14 @@ class Recorder:
         self._cluster = cluster
         self._started_at = time.time() if started_at is None else started_at
         self._dirty = False  # something to commit to the state
+        # The frontier sends the cluster flush first in each of its pipelines
+        # (cluster_pending): a commit then stores nothing itself, but the last one.
+        self.cluster_piggybacked = False
+        # Whether this machine still owns these hosts (RedisFrontier.still_own), and the
+        # records that wait for its answer: record, used, dropped links, host.
+        self.gate: Callable[[Sequence[str]], list[bool]] | None = None
+        self._provisional: list[tuple[dict[str, Any], list[str], int, str]] = []
+        self.dropped_records = 0
         self.stats = Stats()
         self.elapsed_before_s = 0.0  # of the earlier runs of a resumed crawl
 
@@ -136,12 +144,53 @@ class Recorder:
             self._state.mark_done(urls)
             self._dirty = True
 
-    def add(self, record: dict[str, Any], used: Iterable[str], dropped_links: int) -> None:
+    def add(
+        self,
+        record: dict[str, Any],
+        used: Iterable[str],
+        dropped_links: int,
+        *,
+        host: str | None = None,
+    ) -> None:
         """A finished record; `used` are the URLs its chain fetched or robots refused.
 
         A chain that ended at a URL seen elsewhere does not list that URL: it may still
-        be pending, and its own record will mark it.
+        be pending, and its own record will mark it. `host`: of the task whose answer
+        it is; with a `gate` (a cluster crawl) the record counts only once the gate says
+        this machine still owns that host (settle_provisional).
         """
+        if self.gate is not None and host is not None:
+            self._provisional.append((record, list(used), dropped_links, host))
+            return
+        self._accept(record, used, dropped_links)
+
+    def settle_provisional(self, *, trust: bool = False) -> None:
+        """Count the records waiting for the gate whose hosts this machine still owns;
+        drop the others (their tasks went to another machine, which fetches them again:
+        docs/design.md, "One record per URL"). `trust`: count them all (the end, Redis
+        gone: out.json keeps what was fetched)."""
+        if not self._provisional:
+            return
+        waiting = self._provisional
+        if trust or self.gate is None:
+            owned = dict.fromkeys((w[3] for w in waiting), True)
+        else:  # kept waiting if the gate cannot answer (Redis lost)
+            hosts = sorted({w[3] for w in waiting})
+            owned = dict(zip(hosts, self.gate(hosts), strict=True))
+        self._provisional = []
+        for record, used, dropped_links, host in waiting:
+            if owned[host]:
+                self._accept(record, used, dropped_links)
+            else:
+                self.dropped_records += 1
+                log.warning(
+                    "%s: the lease of %s ran out before this record was stored and "
+                    "another machine has the host now: the record is dropped",
+                    record["url"],
+                    host,
+                )
+
+    def _accept(self, record: dict[str, Any], used: Iterable[str], dropped_links: int) -> None:
         if self._cluster is not None:
             record = {**record, "machine": self._cluster.machine}
             self._cluster.add(record)
@@ -153,6 +202,15 @@ class Recorder:
             self._state.add_record(record, dumps(record), dict.fromkeys(used))
             self._dirty = True
 
+    def cluster_pending(self) -> tuple[list[Any], Callable[[Any], None]] | None:
+        """The cluster flush of what changed, for the frontier's next pipeline
+        (ClusterRecords.pending); None if nothing did."""
+        assert self._cluster is not None
+        self.settle_provisional()
+        return self._cluster.pending(
+            self.stats, started_at=self._started_at, finished_at=None, complete=False
+        )
+
     def commit(
         self, *, force: bool = False, complete: bool = False, elapsed_s: float = 0.0
     ) -> None:
@@ -162,7 +220,12 @@ class Recorder:
         call also stores the new records and the stats in Redis (redis.RedisError if it
         cannot: the records are kept for the next call).
         """
-        if self._cluster is not None:
+        if force:
+            try:
+                self.settle_provisional()
+            finally:
+                self.settle_provisional(trust=True)  # Redis gone: out.json keeps them
+        if self._cluster is not None and (force or not self.cluster_piggybacked):
             ended = elapsed_s > 0
             self._cluster.flush(
                 self.stats,
@@ -180,6 +243,7 @@ class Recorder:
     # -- at the end ---------------------------------------------------------------
     def header(self, *, complete: bool, started_at: float, finished_at: float) -> dict[str, Any]:
         """out.json's fields before "pages"."""
+        self.settle_provisional(trust=True)  # normally none left: the last commit counted them
         elapsed_s = self.elapsed_before_s + finished_at - started_at
         return {
             "version": OUT_VERSION,
@@ -197,10 +261,12 @@ class Recorder:
 
         OSError if it cannot be written; out.json is then untouched.
         """
+        self.settle_provisional(trust=True)
         self._sink.write_out(header, self._records())
 
     def write_fallback(self, header: dict[str, Any]) -> Path:
         """The document write() could not put in place, in a new file; its path (or OSError)."""
+        self.settle_provisional(trust=True)
         return self._sink.write_fallback(header, self._records())
 
     def _records(self) -> Iterable[str] | None:

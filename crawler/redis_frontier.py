@@ -193,10 +193,22 @@ local function take_back(host, death)
   local entries = redis.call('HVALS', f)
   for _, value in ipairs(entries) do
     local task = string.sub(value, string.find(value, '|', 1, true) + 1)
+    local t = cjson.decode(task)
+    if not t[8] and not t[11] then
+      -- A page taken uncounted was counted by its owner when it started (or is about
+      -- to be, and then it is fenced): the next owner counts it again, so the page
+      -- budget (crawler/redis_budget.py) gives that back here.
+      if num(redis.call('GET', P .. 'spent'), 0) > 0 then
+        redis.call('DECRBY', P .. 'spent', 1)
+      end
+      if num(redis.call('HGET', P .. 'spent_per_host', host), 0) > 0 then
+        redis.call('HINCRBY', P .. 'spent_per_host', host, -1)
+      end
+    end
     if death then
       task = string.gsub(task, '(%d+)%]$', function(d) return tostring(tonumber(d) + 1) .. ']' end)
     end
-    enqueue(host, task, cjson.decode(task)[8], true)
+    enqueue(host, task, t[8], true)
   end
   redis.call('DEL', f)
   redis.call('HSET', h, 'in', 0)
@@ -587,6 +599,25 @@ end
 return renewed
 """
 
+# ARGV 8..: host and task key, pairs. Per task, 1 if it is still this owner's in flight
+# (its lease is renewed then: no other owner can take it back before it is ended), else
+# 0: its lease ran out and it went back to the queue (another owner may have fetched it
+# again), so its answer must not count (docs/design.md, "one record per URL").
+_OWNED = """
+local mine = {}
+for i = 8, #ARGV, 2 do
+  local host = ARGV[i]
+  local value = redis.call('HGET', P .. 'f:' .. host, ARGV[i + 1])
+  if value and string.sub(value, 1, #OWNER + 1) == OWNER .. '|' then
+    claim(host)
+    mine[#mine + 1] = 1
+  else
+    mine[#mine + 1] = 0
+  end
+end
+return mine
+"""
+
 # ARGV 8..: hosts. This owner leaves: what it has in flight there goes back to the queue
 # (no death counted) and the hosts are free at once. Returns the tasks given back.
 _LEAVE = """
@@ -740,6 +771,11 @@ class RedisFrontier:
         # Calls sent with the next one (finishes, links): name, arguments, what gets the answer.
         self._deferred: list[tuple[str, list[Any], Callable[[Any], None] | None]] = []
         self.round_trips = 0  # calls to Redis (a pipeline is one), for the log
+        # What goes first in every pipeline (the records of the answers handled so far,
+        # before their finishes): attach_records().
+        self._before_send: Callable[[], tuple[list[Any], Callable[[Any], None]] | None] | None
+        self._before_send = None
+        self._extra_scripts: list[Any] = []
         self._request_ids: Iterator[int] = itertools.count(1)
         self._rid_prefix = secrets.token_hex(4)  # a later process may get the same pid
         self._scripts = {
@@ -759,6 +795,7 @@ class RedisFrontier:
                 ("ask_robots", _ASK_ROBOTS),
                 ("hold", _HOLD),
                 ("renew", _RENEW),
+                ("owned", _OWNED),
                 ("leave", _LEAVE),
                 ("status", _STATUS),
             )
@@ -786,11 +823,36 @@ class RedisFrontier:
         rid = f"{self._rid_prefix}{next(self._request_ids)}" if name in ("push", "take") else ""
         return [self._prefix, now, self._owner, *self._fixed, rid, *args]
 
+    def attach_records(
+        self,
+        script: Any,
+        pending: Callable[[], tuple[list[Any], Callable[[Any], None]] | None],
+    ) -> None:
+        """Send what `pending` gives (EVALSHA arguments of `script` and what gets its
+        answer: the records flush, crawler/cluster_records.py) first in every pipeline:
+        the records of the answers handled so far reach Redis before their finishes, so
+        no kill between the two can lose a record whose task counts as done."""
+        self._extra_scripts.append(script)
+        self.call(lambda: self._client.script_load(script.script))
+        self._before_send = pending
+
+    def pending(self) -> bool:
+        """Calls wait to go with the next one."""
+        return bool(self._deferred)
+
+    def ends_pending(self) -> bool:
+        """A finish or cancel waits to go with the next call: the crawl is not settled
+        (that task still counts in flight), whatever Redis says now."""
+        return any(name == "end" for name, _, _ in self._deferred)
+
     def _run(self, name: str, *args: str | bytes | int | float) -> Any:
         """Run one script, after the calls deferred so far, in one round trip."""
         if name != "status":
             self._status_cache = None  # it may change what status says
         argv = self._argv(name, args)
+        if self._before_send is not None and (first := self._before_send()) is not None:
+            records, stored = first
+            self._deferred.insert(0, ("", [self._extra_scripts[0].sha, *records], stored))
         if not self._deferred:
             return self.call(lambda: self._scripts[name](args=argv))
         deferred, self._deferred = self._deferred, []
@@ -802,7 +864,7 @@ class RedisFrontier:
         return replies[-1]
 
     def _load_scripts(self) -> None:
-        for script in self._scripts.values():
+        for script in [*self._scripts.values(), *self._extra_scripts]:
             self._client.script_load(script.script)
 
     def _pipelined(self, calls: Sequence[tuple[str, list[Any]]]) -> list[Any]:
@@ -810,7 +872,10 @@ class RedisFrontier:
         for attempt in range(2):
             pipe = self._client.pipeline(transaction=False)
             for name, argv in calls:
-                pipe.evalsha(self._scripts[name].sha, 0, *argv)
+                if name:
+                    pipe.evalsha(self._scripts[name].sha, 0, *argv)
+                else:  # another script's: sha, numkeys, keys, args
+                    pipe.evalsha(*argv)
             try:
                 return list(pipe.execute())
             except redis.exceptions.NoScriptError:
@@ -888,6 +953,26 @@ class RedisFrontier:
             for url in urls:
                 args += list(seen_slot(url))
             self._defer("mark_seen", *args, then=lambda reply: then([bool(n) for n in reply]))
+
+    def check_later(self, tasks: Sequence[Task], then: Callable[[list[bool]], None]) -> None:
+        """With the next call: per task, whether it is still this coordinator's in
+        flight (an answer of a task taken back from it after its lease ran out must not
+        count: another machine has it). The leases of those still its own are renewed."""
+        if not tasks:
+            return
+        started = time.monotonic()
+        args: list[str] = []
+        for task in tasks:
+            args += [task.host, task_key(task)]
+
+        def answered(reply: Any) -> None:
+            mine = [bool(n) for n in reply]
+            for task, ok in zip(tasks, mine, strict=True):
+                if ok:  # claimed again by the script
+                    self._leases[task.host] = started + self._ttl_s
+            then(mine)
+
+        self._defer("owned", *args, then=answered)
 
     def ask_robots_later(self, task: Task) -> None:
         """ask_robots() with the next call (before what is deferred after it)."""
@@ -1020,6 +1105,25 @@ class RedisFrontier:
             else:
                 del self._leases[host]
         return list(self._leases)
+
+    def still_own(self, hosts: Sequence[str]) -> list[bool]:
+        """Per host, whether this coordinator still owns it, so that no task of it in
+        flight here was taken back (a take back clears the owner): by its own clock while
+        the lease holds (no round trip), else by asking Redis, which renews the lease of
+        those it still owns. The gate of records before they are stored (a machine
+        paused past its lease must not store the answers of tasks another one has)."""
+        now = time.monotonic()
+        lapsed = [host for host in hosts if now >= self.deadline(host)]
+        if not lapsed:
+            return [True] * len(hosts)
+        renewed = self.call(lambda: self._scripts["renew"](args=self._argv("renew", tuple(lapsed))))
+        mine = {host for host, ok in zip(lapsed, renewed, strict=True) if ok}
+        for host in lapsed:
+            if host in mine:
+                self._leases[host] = now + self._ttl_s
+            else:
+                self._leases.pop(host, None)
+        return [host in mine or host not in lapsed for host in hosts]
 
     def leave(self) -> int:
         """Give back what this coordinator has in flight and free its hosts at once (it

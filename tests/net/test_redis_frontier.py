@@ -6,6 +6,7 @@ the frontier does is in test_frontier_contract.py, which runs against Redis too.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -287,3 +288,53 @@ def test_links_added_later_come_back_as_the_same_tasks(machines: Machines) -> No
         "http://x.test/p/2?a=1&b=%2F", "http://y.test/",
     ]  # fmt: skip
     assert taken[0] == links[0] and taken[3] == Task("http://y.test/", 0)
+
+
+def test_an_answer_of_a_task_taken_back_is_known_lost(
+    machines: Machines, clock: FakeClock, redis_url: str
+) -> None:
+    a, b = machines()
+    client = redis.Redis.from_url(redis_url)
+    client.set("crawler:shared:spent", 5)  # a page budget in use (crawler/redis_budget.py)
+    client.hset("crawler:shared:spent_per_host", "x.test", 5)
+    a.add([Task("http://x.test/1", 1), Task("http://x.test/2", 1)])
+    kept, lost = a.take(2)
+    verdicts: list[list[bool]] = []
+    a.check_later([kept, lost], verdicts.append)
+    a.flush()
+    assert verdicts == [[True, True]]
+    a.finish("x.test", kept)
+    a.flush()
+    clock.now += TTL_S + 1  # a paused past its lease: b takes back what it had in flight
+    (again,) = b.take(10)
+    assert again.url == lost.url
+    # Counted when a started it: given back, so that b counting it again spends one page.
+    assert client.get("crawler:shared:spent") == b"4"
+    assert client.hget("crawler:shared:spent_per_host", "x.test") == b"4"
+    a.check_later([lost], verdicts.append)
+    a.flush()
+    assert verdicts[-1] == [False]  # a's answer must not count: b has the task
+
+
+def test_still_own_asks_redis_once_the_lease_lapsed_here(redis_url: str) -> None:
+    def one(owner: str) -> RedisFrontier:
+        return RedisFrontier.from_url(
+            redis_url, crawl="gate", owner=owner, delay_s=0.0, per_host=8, lease_ttl_s=0.3
+        )
+
+    def lapse() -> None:  # a's lease runs out by its own clock (and so in Redis)
+        deadline = time.monotonic() + 5
+        while a.deadline("x.test") + 0.1 > time.monotonic():
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+
+    a, b = one("a"), one("b")
+    a.add([Task("http://x.test/1", 1), Task("http://x.test/2", 1)])
+    a.take(1)
+    assert a.still_own(["x.test"]) == [True]  # by its own clock: no round trip
+    lapse()
+    assert a.still_own(["x.test"]) == [True]  # nobody took it back: renewed in Redis
+    assert a.deadline("x.test") > time.monotonic()
+    lapse()
+    assert [t.url for t in b.take(2)] == ["http://x.test/1", "http://x.test/2"]  # b has it
+    assert a.still_own(["x.test"]) == [False]
