@@ -115,7 +115,11 @@ def run_crawl(
             failed = True
         progress.close()  # before the summary and any log line of the write
         if shared is not None:
-            log.debug("Redis: %d round trips", shared.round_trips)
+            log.debug(
+                "Redis: %d round trips; %d links answered by the seen cache",
+                shared.round_trips,
+                shared.seen_cached,
+            )
         header = recorder.header(complete=complete, started_at=started_at, finished_at=time.time())
         if coordinator.sitemaps is not None:
             header["sitemaps"] = coordinator.sitemaps.to_json()

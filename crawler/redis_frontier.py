@@ -51,6 +51,9 @@ CANDIDATES_PER_TASK = 4
 # How long a status read may be reused while this coordinator changed nothing (other
 # machines may have, but a few ms is nothing to them). Never with a test's clock.
 STATUS_REUSE_S = 0.005
+# At most this many URLs in a coordinator's seen cache (add_later): ~130 bytes each in
+# CPython; emptied when full (it only saves work: Redis keeps the whole seen set).
+SEEN_CACHE_MAX = 1 << 18
 # How many ready hosts wait_s() looks at for one this coordinator may take from.
 STATUS_SCAN = 32
 
@@ -776,6 +779,10 @@ class RedisFrontier:
         self._before_send: Callable[[], tuple[list[Any], Callable[[Any], None]] | None] | None
         self._before_send = None
         self._extra_scripts: list[Any] = []
+        # URLs this coordinator added as links (key: seen slot), with the smallest depth
+        # it sent each at: found again no nearer a seed, they need no call to Redis.
+        self._seen_cache: dict[bytes, int] = {}
+        self.seen_cached = 0  # links answered from it, for the log
         self._request_ids: Iterator[int] = itertools.count(1)
         self._rid_prefix = secrets.token_hex(4)  # a later process may get the same pid
         self._scripts = {
@@ -935,16 +942,45 @@ class RedisFrontier:
         if not tasks:
             return
         first = tasks[0]
-        if all(_plain(t, first.depth, first.referrer) for t in tasks):
-            # A page's links (or the seeds): Redis makes the tasks of the new ones.
-            args: list[str | bytes | int] = [first.depth, first.referrer or ""]
-            for task in tasks:
-                bucket, field = seen_slot(task.url)
-                args += [bucket, field, task.host, task.url]
-            name = "add_links"
-        else:
-            name, args = "add", _add_args(tasks, False)
-        self._defer(name, *args, then=lambda reply: then([bool(n) for n in reply]))
+        if not all(_plain(t, first.depth, first.referrer) for t in tasks):
+            args = _add_args(tasks, False)
+            self._defer("add", *args, then=lambda reply: then([bool(n) for n in reply]))
+            return
+        # A page's links (or the seeds): Redis makes the tasks of the new ones. Those this
+        # coordinator sent at this depth or nearer a seed before are seen in Redis with
+        # that depth or a smaller one (Redis never forgets a URL): not new, no need to ask.
+        depth = first.depth
+        cache = self._seen_cache
+        args = [depth, first.referrer or ""]
+        sent: list[int] = []
+        keys: list[bytes] = []
+        for i, task in enumerate(tasks):
+            bucket, field = seen_slot(task.url)
+            key = field + bucket.to_bytes(3, "big")
+            known = cache.get(key)
+            if known is not None and known <= depth:
+                continue
+            sent.append(i)
+            keys.append(key)
+            args += [bucket, field, task.host, task.url]
+        self.seen_cached += len(tasks) - len(sent)
+        if not sent:
+            then([False] * len(tasks))
+            return
+
+        def answered(reply: Any) -> None:
+            if len(cache) + len(keys) > SEEN_CACHE_MAX:
+                cache.clear()  # bounded memory: it only saves round trips and Redis work
+            for key in keys:
+                known = cache.get(key)
+                if known is None or depth < known:
+                    cache[key] = depth
+            new = [False] * len(tasks)
+            for i, n in zip(sent, reply, strict=True):
+                new[i] = bool(n)
+            then(new)
+
+        self._defer("add_links", *args, then=answered)
 
     def mark_seen_later(self, urls: Sequence[str], then: Callable[[list[bool]], None]) -> None:
         """mark_seen() with the next call: `then` gets, per URL, whether it was new."""

@@ -338,3 +338,27 @@ def test_still_own_asks_redis_once_the_lease_lapsed_here(redis_url: str) -> None
     lapse()
     assert [t.url for t in b.take(2)] == ["http://x.test/1", "http://x.test/2"]  # b has it
     assert a.still_own(["x.test"]) == [False]
+
+
+def test_links_sent_before_are_answered_by_the_seen_cache(machines: Machines) -> None:
+    a, b = machines()
+    answers: list[list[bool]] = []
+
+    def links(depth: int, *paths: str) -> list[Task]:
+        return [Task(f"http://x.test/{p}", depth, referrer="http://x.test/") for p in paths]
+
+    a.add_later(links(2, "1", "2"), answers.append)
+    a.flush()
+    trips = a.round_trips
+    a.add_later(links(2, "2", "1"), answers.append)  # sent at this depth before
+    assert answers[-1] == [False, False] and a.round_trips == trips and a.seen_cached == 2
+    b.add_later(links(3, "3"), answers.append)  # another machine's cache is its own
+    b.flush()
+    a.add_later(links(2, "3", "1"), answers.append)  # 3: a never sent it: Redis answers
+    a.flush()
+    assert answers[-1] == [False, False] and a.seen_cached == 3
+    a.add_later(links(1, "1"), answers.append)  # nearer a seed: Redis lowers its depth
+    a.flush()
+    assert answers[-1] == [False] and a.seen_cached == 3
+    (first, *_) = b.take(10)
+    assert (first.url, first.depth) == ("http://x.test/1", 1)
