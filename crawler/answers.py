@@ -227,12 +227,20 @@ class Answers:
             # Not marked seen: a resumed crawl with a higher --max-depth must find them.
             # Those not seen (crawled or queued) already count, once each.
             beyond = self._beyond_depth
-            known = self.frontier.seen(plan.beyond_depth)
-            for url, is_seen in zip(plan.beyond_depth, known, strict=True):
-                key = fingerprint(url)
-                if not is_seen and key not in beyond:
-                    beyond.add(key)
-                    stats.beyond_depth += 1
+            # Those counted already need no look-up (on a shared frontier, a round trip).
+            ask = [url for url in plan.beyond_depth if fingerprint(url) not in beyond]
+
+            def count(known: list[bool]) -> None:
+                for url, is_seen in zip(ask, known, strict=True):
+                    key = fingerprint(url)
+                    if not is_seen and key not in beyond:
+                        beyond.add(key)
+                        stats.beyond_depth += 1
+
+            if ask and self.shared is not None:
+                self.shared.seen_later(ask, count)  # with the next call to Redis
+            elif ask:
+                count(self.frontier.seen(ask))
         if plan.follow:
             self.queue(
                 [Task(url=link, depth=depth, referrer=referrer) for link in plan.follow],

@@ -51,6 +51,8 @@ CANDIDATES_PER_TASK = 4
 # How long a status read may be reused while this coordinator changed nothing (other
 # machines may have, but a few ms is nothing to them). Never with a test's clock.
 STATUS_REUSE_S = 0.005
+# Records go to Redis first in each pipeline that ends tasks, and at least this often.
+RECORDS_EVERY_S = 1.0
 # At most this many URLs in a coordinator's seen cache (add_later): ~130 bytes each in
 # CPython; emptied when full (it only saves work: Redis keeps the whole seen set).
 SEEN_CACHE_MAX = 1 << 18
@@ -778,6 +780,7 @@ class RedisFrontier:
         # before their finishes): attach_records().
         self._before_send: Callable[[], tuple[list[Any], Callable[[Any], None]] | None] | None
         self._before_send = None
+        self._records_sent = 0.0
         self._extra_scripts: list[Any] = []
         # URLs this coordinator added as links (key: seen slot), with the smallest depth
         # it sent each at: found again no nearer a seed, they need no call to Redis.
@@ -857,9 +860,14 @@ class RedisFrontier:
         if name != "status":
             self._status_cache = None  # it may change what status says
         argv = self._argv(name, args)
-        if self._before_send is not None and (first := self._before_send()) is not None:
-            records, stored = first
-            self._deferred.insert(0, ("", [self._extra_scripts[0].sha, *records], stored))
+        if self._before_send is not None and (
+            self.ends_pending() or time.monotonic() - self._records_sent >= RECORDS_EVERY_S
+        ):
+            # Needed before a finish; else now and then, for an export while it runs.
+            self._records_sent = time.monotonic()
+            if (first := self._before_send()) is not None:
+                records, stored = first
+                self._deferred.insert(0, ("", [self._extra_scripts[0].sha, *records], stored))
         if not self._deferred:
             return self.call(lambda: self._scripts[name](args=argv))
         deferred, self._deferred = self._deferred, []
@@ -989,6 +997,28 @@ class RedisFrontier:
             for url in urls:
                 args += list(seen_slot(url))
             self._defer("mark_seen", *args, then=lambda reply: then([bool(n) for n in reply]))
+
+    def seen_later(self, urls: Sequence[str], then: Callable[[list[bool]], None]) -> None:
+        """seen() with the next call: `then` gets, per URL, whether it is seen (those in
+        the seen cache are, without asking)."""
+        ask: list[int] = []
+        args: list[str | bytes | int] = []
+        for i, url in enumerate(urls):
+            bucket, field = seen_slot(url)
+            if field + bucket.to_bytes(3, "big") not in self._seen_cache:
+                ask.append(i)
+                args += [bucket, field]
+        if not ask:
+            then([True] * len(urls))
+            return
+
+        def answered(reply: Any) -> None:
+            found = [True] * len(urls)
+            for i, n in zip(ask, reply, strict=True):
+                found[i] = bool(n)
+            then(found)
+
+        self._defer("seen", *args, then=answered)
 
     def check_later(self, tasks: Sequence[Task], then: Callable[[list[bool]], None]) -> None:
         """With the next call: per task, whether it is still this coordinator's in
