@@ -389,10 +389,13 @@ local max_depth = num(ARGV[9] ~= '' and ARGV[9] or nil, nil)
 -- owner, its last take (see first_run).
 local memo = P .. 'took:' .. OWNER
 if RID ~= '' then
-  local done = redis.call('HMGET', memo, 'rid', 'answer')
+  local done = redis.call('HMGET', memo, 'rid', 'tasks', 'depths')
   if done[1] == RID then
-    local again = cjson.decode(done[2])
-    return {again[1], status(), again[2]}
+    -- Tasks are JSON, never with a raw newline: joined by one, not encoded again.
+    local tasks, depths = {}, {}
+    for task in string.gmatch(done[2], '[^\\n]+') do tasks[#tasks + 1] = task end
+    for d in string.gmatch(done[3], '[^,]+') do depths[#depths + 1] = tonumber(d) end
+    return {tasks, status(), depths}
   end
 end
 reap()
@@ -458,7 +461,8 @@ end
 redis.call('DECRBY', P .. 'queued', #taken)
 redis.call('INCRBY', P .. 'inflight', #taken)
 if RID ~= '' then
-  redis.call('HSET', memo, 'rid', RID, 'answer', cjson.encode({taken, depths}))
+  redis.call('HSET', memo, 'rid', RID, 'tasks', table.concat(taken, '\\n'),
+             'depths', table.concat(depths, ','))
   redis.call('EXPIRE', memo, OWNER_TTL_S)
 end
 return {taken, status(), depths}
@@ -507,6 +511,29 @@ if ARGV[9] == 'cancel' then
 end
 settle(host)  -- the lease is renewed by take and renew, not here
 return 1
+"""
+
+# ARGV 8..: host and task key ('' = none given), pairs: the finishes of a loop turn in one
+# script (each as _END's 'finish'; the hosts settled once each). How many were this
+# owner's (the others changed nothing: taken back from it).
+_END_MANY = """
+local ended = 0
+local hosts = {}
+for i = 8, #ARGV, 2 do
+  local host = ARGV[i]
+  if end_entry(host, ARGV[i + 1]) then
+    local h = P .. 'h:' .. host
+    if num(redis.call('HGET', h, 'in'), 0) <= 0 then
+      return redis.error_reply('frontier: finish without a start for ' .. host)
+    end
+    redis.call('HINCRBY', h, 'in', -1)
+    ended = ended + 1
+    hosts[host] = true
+  end
+end
+if ended > 0 then redis.call('DECRBY', P .. 'inflight', ended) end
+for host in pairs(hosts) do settle(host) end
+return ended
 """
 
 # ARGV 8: host, 9: the task's key, 10: robots flag, 11: the task as it goes back.
@@ -781,6 +808,7 @@ class RedisFrontier:
         self._before_send: Callable[[], tuple[list[Any], Callable[[Any], None]] | None] | None
         self._before_send = None
         self._records_sent = 0.0
+        self._ends: list[str] = []  # finishes for the next call: host, task key, ...
         self._extra_scripts: list[Any] = []
         # URLs this coordinator added as links (key: seen slot), with the smallest depth
         # it sent each at: found again no nearer a seed, they need no call to Redis.
@@ -799,6 +827,7 @@ class RedisFrontier:
                 ("take", _TAKE),
                 ("take_next", _TAKE_NEXT),
                 ("end", _END),
+                ("end_many", _END_MANY),
                 ("give_back", _GIVE_BACK),
                 ("hold_back", _HOLD_BACK),
                 ("requeue_held", _REQUEUE_HELD),
@@ -848,12 +877,12 @@ class RedisFrontier:
 
     def pending(self) -> bool:
         """Calls wait to go with the next one."""
-        return bool(self._deferred)
+        return bool(self._deferred or self._ends)
 
     def ends_pending(self) -> bool:
-        """A finish or cancel waits to go with the next call: the crawl is not settled
-        (that task still counts in flight), whatever Redis says now."""
-        return any(name == "end" for name, _, _ in self._deferred)
+        """A finish waits to go with the next call: the crawl is not settled (that task
+        still counts in flight), whatever Redis says now."""
+        return bool(self._ends)
 
     def _run(self, name: str, *args: str | bytes | int | float) -> Any:
         """Run one script, after the calls deferred so far, in one round trip."""
@@ -868,6 +897,9 @@ class RedisFrontier:
             if (first := self._before_send()) is not None:
                 records, stored = first
                 self._deferred.insert(0, ("", [self._extra_scripts[0].sha, *records], stored))
+        if self._ends:
+            ends, self._ends = tuple(self._ends), []
+            self._deferred.append(("end_many", self._argv("end_many", ends), None))
         if not self._deferred:
             return self.call(lambda: self._scripts[name](args=argv))
         deferred, self._deferred = self._deferred, []
@@ -1093,11 +1125,15 @@ class RedisFrontier:
         self._run("end", host, "cancel", "" if task is None else task_key(task))
 
     def finish(self, host: str, task: Task | None = None) -> None:
-        self._defer("end", host, "finish", "" if task is None else task_key(task))
+        # With the next call, after everything deferred before it (a finish may only
+        # go later, never earlier: its answer's links are queued first), all of a
+        # turn's finishes in one script.
+        self._status_cache = None
+        self._ends += [host, "" if task is None else task_key(task)]
 
     def flush(self) -> None:
         """Send the deferred finishes now."""
-        if self._deferred:
+        if self._deferred or self._ends:
             self._run("status")
 
     def give_back(self, task: Task, *, held_slot: bool = True) -> None:
