@@ -43,6 +43,7 @@ examples:
   crawler --seeds seeds.txt --procs 4 --threads 16 --jsonl out.jsonl
   crawler https://example.com/docs/ --allow /docs/ --reject-ext pdf,zip
   crawler --seeds seeds.txt --state crawl-state   # after Ctrl-C, the same command resumes
+  crawler https://example.com/ --warc archive/     # also keep every exchange as WARC
 
 configuration:
   The defaults shown are built in. A TOML file named by --config PATH or by the
@@ -161,6 +162,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="add to each 2xx HTML record's data NAME: the text of every match of the CSS "
         "SELECTOR, or an attribute's values with SELECTOR@attr; repeatable",
     )
+
+    g.add(
+        "--warc",
+        metavar="DIR",
+        help="also archive every HTTP exchange (pages, redirects, retries, robots.txt) as "
+        "WARC files in DIR",
+    )
+    g.add("--warc-max-size", type=int, metavar="BYTES", help="start a new WARC file past this size")
 
     g = _Group(p, "state and configuration")
     g.add("--state", metavar="DIR", help="checkpoint the crawl here; the same command resumes")

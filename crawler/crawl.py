@@ -23,6 +23,7 @@ from crawler.recorder import Recorder
 from crawler.resolve import seed_guard
 from crawler.settings import Settings
 from crawler.spill import SpillOverflow
+from crawler.warc_files import plan_archive
 from crawler.worker_entry import worker_context
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ def run_crawl(
 ) -> Outcome:
     """Crawl and write out.json; UsageError (before any request) if an output cannot be used."""
     started_at = time.time()
+    archive = plan_archive(settings, started_at)  # --warc DIR made, or exit 2
     recorder = Recorder.open(settings, seeds, rejected_seeds)
     overflow = SpillOverflow()
     try:
@@ -59,7 +61,7 @@ def run_crawl(
             overflow=overflow,
         )
         guard = seed_guard(seeds, settings.allow_private, settings.timeout)
-        pool = WorkerPool(settings, worker_context(), guard)
+        pool = WorkerPool(settings, worker_context(), guard, archive)
         coordinator = Coordinator(settings, seeds, frontier, pool, recorder)
         complete = interrupted = failed = False
         try:

@@ -21,6 +21,7 @@ from crawler.addresses import AddressGuard
 from crawler.frontier import Task
 from crawler.messages import Result, TaskMessage
 from crawler.settings import Settings
+from crawler.warc_files import ArchivePlan, trim_files_of
 from crawler.worker_entry import allowed_cpus, run_worker, worker_cpu
 
 log = logging.getLogger(__name__)
@@ -64,9 +65,16 @@ class Orphan:
 
 
 class WorkerPool:
-    def __init__(self, settings: Settings, ctx: ForkServerContext, guard: AddressGuard) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        ctx: ForkServerContext,
+        guard: AddressGuard,
+        archive: ArchivePlan | None = None,
+    ) -> None:
         self._settings = settings
         self._guard = guard  # which addresses the workers may connect to
+        self._archive = archive  # --warc: each worker writes its own files
         self._threads = settings.threads
         self._ctx = ctx
         self._cpus = allowed_cpus()  # each worker runs on one of them: see worker_entry
@@ -85,7 +93,7 @@ class WorkerPool:
         cpu = worker_cpu(index, self._cpus, os.getpid())
         process = self._ctx.Process(
             target=run_worker,
-            args=(index, self._settings, task_r, result_w, cpu, self._guard),
+            args=(index, self._settings, task_r, result_w, cpu, self._guard, self._archive),
             name=f"crawler-worker-{index}",
             daemon=True,
         )
@@ -111,8 +119,14 @@ class WorkerPool:
         ]
         worker.tasks.close()
         worker.results.close()
+        self._trim_archive(worker)
         self._workers[self._workers.index(worker)] = self._start(worker.index)
         return orphans
+
+    def _trim_archive(self, worker: Worker) -> None:
+        # A worker killed inside a write leaves a partial record at the end of its file.
+        if self._archive is not None and worker.process.pid is not None:
+            trim_files_of(self._archive, worker.process.pid)
 
     def stop(self, grace_s: float = JOIN_TIMEOUT_S) -> None:
         """Tell every worker to stop, join them; kill those not gone within `grace_s`."""
@@ -128,6 +142,7 @@ class WorkerPool:
             if worker.process.is_alive():
                 worker.process.kill()
                 worker.process.join(JOIN_TIMEOUT_S)
+                self._trim_archive(worker)
             worker.tasks.close()
             worker.results.close()
 

@@ -65,6 +65,8 @@ class Settings:
     reject_ext: tuple[str, ...] = ()
     extract: tuple[str, ...] = ()  # NAME=SELECTOR[@attr], checked by crawler/extract.py
     state: str | None = None
+    warc: str | None = None  # a directory: archive every exchange as WARC files there
+    warc_max_size: int = 1_073_741_824  # bytes; a new WARC file past it
     log_level: str = "INFO"
     progress: bool | None = None  # None: on when stderr is a terminal
 
@@ -85,7 +87,7 @@ FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 _TUPLE_FIELDS = {"seed", "allow", "deny", "header", "accept_ext", "reject_ext", "extract"}
 # File extensions: "gz, .TAR.gz" -> ("gz", "tar.gz"); a list or one comma-separated string.
 _EXTENSION_FIELDS = {"accept_ext", "reject_ext"}
-_OPTIONAL_STR = {"seeds", "jsonl", "state"}
+_OPTIONAL_STR = {"seeds", "jsonl", "state", "warc"}
 
 
 def _split_header(text: str) -> tuple[str, str]:
@@ -202,6 +204,7 @@ _INT_RANGES = {
     "max_redirects": (0, _BIG),
     "max_pages_per_host": (0, _BIG),
     "max_url_length": (1, _BIG),
+    "warc_max_size": (1, _BIG),
 }
 
 
