@@ -190,7 +190,14 @@ class WorkerPool:
     def _send(self, worker: Worker, task: Task, send_headers: bool, after: int) -> int:
         self._task_ids += 1
         worker.in_flight[self._task_ids] = task
-        worker.tasks.send(TaskMessage(self._task_ids, task.url, send_headers, task.robots, after))
+        try:
+            worker.tasks.send(
+                TaskMessage(self._task_ids, task.url, send_headers, task.robots, after)
+            )
+        except OSError:
+            # The worker died since it was chosen: the task stays in flight, and replace()
+            # hands it back with the others once receive() sees the death.
+            pass
         return self._task_ids
 
     def receive(self, timeout_s: float) -> tuple[list[tuple[Worker, Result]], list[Worker]]:
