@@ -7,10 +7,11 @@ worker's pid comes round again or another machine shares DIR. Each file starts w
 warcinfo record; the next exchange that would take it past --warc-max-size goes to a
 new file.
 
-The records of one exchange are built and gzipped outside the lock, then written with
-one write() and no buffer in between: a killed process leaves every record it wrote
-whole, except at worst the one a SIGKILL interrupted inside that write, which
-the coordinator cuts off when it sees the worker die (crawler/warc_files.py).
+The records of one exchange are built and gzipped (a member each) outside the lock,
+then written with one write() and no buffer in between: a killed process leaves every
+record it wrote whole, except at worst the one a SIGKILL interrupted inside that
+write, which the coordinator cuts off when it sees the worker die
+(crawler/warc_files.py).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import threading
 
 from crawler.fetcher import Exchange
 from crawler.warc_files import ArchivePlan
-from crawler.warc_records import RecordMaker, exchange_records, gzip_member, warcinfo_record
+from crawler.warc_records import RecordMaker, exchange_records, warcinfo_record
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +44,7 @@ class WarcWriter:
     def write(self, exchange: Exchange) -> None:
         """Append one exchange's records; an OSError is logged, and the crawl goes on."""
         maker = RecordMaker()
-        data = b"".join(
-            gzip_member(maker.to_bytes(record)) for record in exchange_records(maker, exchange)
-        )
+        data = b"".join(maker.member(record) for record in exchange_records(maker, exchange))
         with self._lock:
             try:
                 if self._fd is None or (
@@ -74,7 +73,13 @@ class WarcWriter:
                 continue  # an earlier process with this pid wrote it: never reuse a name
             break
         self._fd, self.path, self._size, self._exchanges = fd, path, 0, 0
-        self._append(gzip_member(maker.to_bytes(warcinfo_record(maker, name, self._plan.settings))))
+        try:
+            self._append(maker.member(warcinfo_record(maker, name, self._plan.settings)))
+        except OSError:
+            # A file must start with its warcinfo: none without it.
+            self._close()
+            os.unlink(path)
+            raise
 
     def _append(self, data: bytes) -> None:
         assert self._fd is not None
@@ -91,11 +96,16 @@ class WarcWriter:
         self._size += done
 
     def _failed(self, exc: OSError) -> None:
-        # One error line per file (a full disk fails every write): then a new file.
+        # The file was cut back to its last whole record and stays open: the next
+        # exchange tries again (a full disk fails every write: one error line per file).
         if self.path != self._failed_path:
-            log.error("cannot write WARC file %s: %s", self.path, exc.strerror or exc)
+            log.error(
+                "cannot write WARC file %s: %s; its exchanges are not archived until "
+                "a write succeeds",
+                self.path,
+                exc.strerror or exc,
+            )
             self._failed_path = self.path
-        self._close()
 
     def _close(self) -> None:
         if self._fd is not None:

@@ -3,8 +3,11 @@ what a record cut short at the end of a file does to `warcio check` (and its rep
 
 from __future__ import annotations
 
+import gzip
 import io
 import os
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 
@@ -21,7 +24,6 @@ from crawler.warc_files import (
 from crawler.warc_records import (
     RecordMaker,
     exchange_records,
-    gzip_member,
     mask_header_values,
     parse_response_head,
 )
@@ -101,7 +103,7 @@ def test_an_exchange_is_a_response_and_a_request_naming_it(tmp_path: Path) -> No
     maker = RecordMaker()
     response, request = exchange_records(maker, exchange(truncated=Truncation.LENGTH))
     path = tmp_path / "x.warc.gz"
-    path.write_bytes(b"".join(gzip_member(maker.to_bytes(r)) for r in (response, request)))
+    path.write_bytes(maker.member(response) + maker.member(request))
     assert warcio_check([path]).returncode == 0
     stored_response, stored_request = read_records([path])
     assert stored_response.type == "response" and stored_request.type == "request"
@@ -156,7 +158,7 @@ def whole_file(tmp_path: Path) -> tuple[Path, bytes, int]:
     writer.close()
     path = tmp_path / archive.file_name(5, 0)
     maker = RecordMaker()
-    member = gzip_member(maker.to_bytes(exchange_records(maker, exchange())[0]))
+    member = maker.member(exchange_records(maker, exchange())[0])
     return path, member, path.stat().st_size
 
 
@@ -195,7 +197,7 @@ def test_trimming_cuts_the_partial_record_and_keeps_every_whole_one(
 
 
 def test_member_ends_are_found_across_reads_of_any_size() -> None:
-    members = [gzip_member(os.urandom(n)) for n in (0, 10, 5000, 70_000)]
+    members = [gzip.compress(os.urandom(n)) for n in (0, 10, 5000, 70_000)]
     data = b"".join(members)
     for chunk_bytes in (1, 7, 100, 4096, 1 << 20):
         assert whole_members_length(io.BytesIO(data), chunk_bytes) == len(data)
@@ -204,3 +206,36 @@ def test_member_ends_are_found_across_reads_of_any_size() -> None:
         )
     assert whole_members_length(io.BytesIO(b"")) == 0
     assert whole_members_length(io.BytesIO(data + b"not gzip")) == len(data)
+
+
+_FULL_DISK = """
+import resource, signal, sys
+from tests.unit.test_warc_records import exchange, plan
+from crawler.warc_writer import WarcWriter
+from pathlib import Path
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # past the limit, write() fails with EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, (6000, 6000))
+writer = WarcWriter(plan(Path(sys.argv[1])), pid=9)
+for n in range(12):
+    writer.write(exchange(url=f"http://127.0.0.1:8000/{n}", response_body=bytes(range(256)) * 4))
+writer.close()
+"""
+
+
+def test_a_write_that_fails_leaves_the_file_whole_and_says_so_once(tmp_path: Path) -> None:
+    # A file size limit stands in for a full disk: writes fail part way, as there.
+    done = subprocess.run(
+        [sys.executable, "-c", _FULL_DISK, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("cannot write WARC file") == 1, done.stderr
+    assert "File too large" in done.stderr
+    (path,) = tmp_path.glob("*.warc.gz")
+    assert 0 < path.stat().st_size <= 6000
+    assert warcio_check([path]).returncode == 0
+    responses = [r for r in read_records([path]) if r.type == "response"]
+    assert 1 <= len(responses) < 12
