@@ -74,7 +74,7 @@ def plan_archive(settings: Settings, started_at: float) -> ArchivePlan | None:
     if not os.access(directory, os.W_OK | os.X_OK):
         raise UsageError(f"cannot use --warc {directory}: the directory is not writable")
     return ArchivePlan(
-        directory=str(directory),
+        directory=os.path.abspath(directory),  # the workers need not share our cwd
         crawl_start=time.strftime("%Y%m%d%H%M%S", time.gmtime(started_at))
         + f"{int(started_at * 1000) % 1000:03d}",
         machine=machine_name(),

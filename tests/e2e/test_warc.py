@@ -3,6 +3,7 @@ warcio's ArchiveIterator against what the server sent and what out.json says."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -385,6 +386,27 @@ def test_a_sigkilled_crawl_leaves_files_that_pass_warcio_check(
     records = read_records(files)
     assert sum(r.type == "response" for r in records) > 100
     assert all(r.digests_passed for r in records if r.type == "response")
+
+
+def test_an_interrupted_crawl_leaves_files_that_pass_warcio_check(
+    tmp_path: Path, start_crawler: StartCrawler, site_server: Callable[[SiteConfig], SiteServer]
+) -> None:
+    site = site_server(SiteConfig(pages=400, links=5, latency_ms=30))
+    proc = start_crawler(
+        site.base_urls[0],
+        *("--warc", str(tmp_path / "warc"), "--procs", "2", "--threads", "4", "--max-depth", "50"),
+    )
+    wait_for(lambda: len(site.requests) > 30, 30, "the crawl to get going")
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    files = warc_files(tmp_path / "warc")
+    checked = warcio_check(files)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    records = read_records(files)
+    archived = {r.headers["WARC-Target-URI"] for r in records if r.type == "response"}
+    pages = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))["pages"]
+    assert {p["final_url"] for p in pages if p["status"] is not None} <= archived
 
 
 @pytest.mark.parametrize(
