@@ -224,7 +224,6 @@ class Fetcher:
                 reply.body_unread = response.raw.length_remaining != 0
                 return
             self._read_body(response, reply)
-            reply.body_complete = True
 
     def _read_body(self, response: requests.Response, reply: _Reply) -> None:
         limit = self._max_bytes
@@ -261,7 +260,6 @@ class _Reply:
     body: bytes = b""
     bytes_read: int = 0
     too_large: bool = False
-    body_complete: bool = False  # the body was read to its end
     body_unread: bool = False  # a 3xx body left unread
 
 
