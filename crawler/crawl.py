@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crawler.coordinator import Coordinator
+from crawler.errors import UsageError
 from crawler.memory_frontier import MemoryFrontier
 from crawler.pool import WorkerPool
 from crawler.progress import Progress
@@ -23,7 +24,7 @@ from crawler.recorder import Recorder
 from crawler.resolve import seed_guard
 from crawler.settings import Settings
 from crawler.spill import SpillOverflow
-from crawler.warc_files import plan_archive
+from crawler.warc_files import forget_archive, plan_archive
 from crawler.worker_entry import worker_context
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,11 @@ def run_crawl(
     """Crawl and write out.json; UsageError (before any request) if an output cannot be used."""
     started_at = time.time()
     archive = plan_archive(settings, started_at)  # --warc DIR made, or exit 2
-    recorder = Recorder.open(settings, seeds, rejected_seeds)
+    try:
+        recorder = Recorder.open(settings, seeds, rejected_seeds)
+    except UsageError:
+        forget_archive(archive)  # a refusal leaves nothing behind
+        raise
     overflow = SpillOverflow()
     try:
         loaded = recorder.resume()

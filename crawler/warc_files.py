@@ -11,6 +11,7 @@ warcio check reads as a record whose headers end early and may fail on
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from crawler.errors import UsageError
+from crawler.output import check_output_paths, directory_path_problem
 from crawler.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,7 @@ class ArchivePlan:
     machine: str
     max_size: int
     settings: dict[str, Any]  # the effective settings without secrets, for warcinfo
+    made: tuple[str, ...] = ()  # the directories plan_archive made, deepest first
 
     def prefix(self, pid: int) -> str:
         """The start of the names of the files of process `pid`."""
@@ -57,16 +60,21 @@ class ArchivePlan:
 def plan_archive(settings: Settings, started_at: float) -> ArchivePlan | None:
     """The archive of this crawl, its directory made; None without --warc.
 
-    UsageError (exit 2, before the first request) if DIR is a file or cannot be made
-    or written to.
+    UsageError (exit 2, before the first request) if DIR is a file or cannot be made or
+    written to. The other output paths are looked at first, so that a problem with one
+    of them is found before DIR is made; if one still fails when it is opened,
+    `forget_archive` removes what this made.
     """
     if settings.warc is None:
         return None
+    check_output_paths(settings.out, settings.jsonl, settings.state)
     directory = Path(settings.warc)
+    problem = directory_path_problem(settings.warc)
+    if problem is not None:
+        raise UsageError(f"cannot use --warc {directory}: {problem}")
+    missing = [str(p) for p in (directory, *directory.parents) if not p.exists()]
     try:
         directory.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise UsageError(f"cannot use --warc {directory}: it is a file, not a directory") from None
     except OSError as exc:
         raise UsageError(
             f"cannot use --warc {directory}: cannot create directory {exc.filename}: {exc.strerror}"
@@ -80,7 +88,15 @@ def plan_archive(settings: Settings, started_at: float) -> ArchivePlan | None:
         machine=machine_name(),
         max_size=settings.warc_max_size,
         settings=public_settings(settings.to_json()),
+        made=tuple(missing),
     )
+
+
+def forget_archive(plan: ArchivePlan | None) -> None:
+    """Remove the directories plan_archive made, if still empty (another output failed)."""
+    for directory in plan.made if plan is not None else ():
+        with contextlib.suppress(OSError):
+            os.rmdir(directory)
 
 
 def machine_name() -> str:

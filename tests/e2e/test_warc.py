@@ -413,10 +413,7 @@ def test_an_interrupted_crawl_leaves_files_that_pass_warcio_check(
     ("where", "message"),
     [
         ("blocker", "cannot use --warc blocker: it is a file, not a directory"),
-        (
-            "blocker/warc",
-            "cannot use --warc blocker/warc: cannot create directory blocker/warc: Not a directory",
-        ),
+        ("blocker/warc", "cannot use --warc blocker/warc: blocker is a file, not a directory"),
         (
             "/proc/crawler-warc",
             "cannot use --warc /proc/crawler-warc: cannot create directory /proc/crawler-warc: "
@@ -438,3 +435,18 @@ def test_an_unusable_warc_directory_is_exit_2_before_the_first_request(
     assert result.last_stderr_line == f"crawler: error: {message}"
     assert site.requests == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker"]
+
+
+def test_another_unusable_output_leaves_no_warc_directory_behind(
+    tmp_path: Path, crawl: RunCrawler, site_server: Callable[[SiteConfig], SiteServer]
+) -> None:
+    site = site_server(SiteConfig(pages=5, links=2))
+    for options, option in [
+        (["--out", "out.json/"], "--out"),  # found by looking, before DIR is made
+        (["--out", "/proc/crawler-test/out.json"], "--out"),  # found by trying, after
+    ]:
+        result = crawl(site.base_urls[0], "--warc", "new/warc", *options)
+        assert result.code == 2, result.stderr
+        assert f"cannot write output {option}" in result.last_stderr_line
+        assert site.requests == []
+        assert list(tmp_path.iterdir()) == []
