@@ -87,8 +87,13 @@ class Exchange:
     secret_headers: frozenset[str]  # lower-case names whose values were --header values
     # Status line and headers as received; b"" when no usable answer came.
     response_head: bytes
-    response_body: bytes  # as received, up to where the read stopped
+    # As received, up to where the read stopped: the pieces as read, not joined (a
+    # worker's large blocks come from mmap, so every copy of a body costs system time).
+    response_body: tuple[bytes, ...]
     truncated: Truncation | None
+
+    def body(self) -> bytes:
+        return b"".join(self.response_body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -472,7 +477,7 @@ class _Tap:
 
     def start(self) -> None:
         self._request = bytearray()
-        self._response = bytearray()
+        self._response: list[bytes] = []
         self._head_end = 0
         self._ip: str | None = None
 
@@ -480,8 +485,9 @@ class _Tap:
         self._request += data
         self._ip = ip
 
-    def received(self, data: bytes | bytearray | memoryview) -> None:
-        self._response += data
+    def received(self, data: bytes) -> None:
+        if data:
+            self._response.append(data)
 
     def head_read(self) -> None:
         """The status line and headers are in; what comes next is the body."""
@@ -496,7 +502,7 @@ class _Tap:
         secret_headers: frozenset[str],
     ) -> Exchange | None:
         """The attempt's Exchange, None if no request was sent; and forget it."""
-        request, response, head_end = bytes(self._request), self._response, self._head_end
+        request, response, head_end = bytes(self._request), tuple(self._response), self._head_end
         ip = self._ip
         self.start()
         if not request:
@@ -508,8 +514,8 @@ class _Tap:
             ip=ip,
             request=request,
             secret_headers=secret_headers,
-            response_head=bytes(response[:head_end]) if answered else b"",
-            response_body=bytes(response[head_end:]) if answered else b"",
+            response_head=b"".join(response[:head_end]) if answered else b"",
+            response_body=response[head_end:] if answered else (),
             truncated=_truncation(reply, kind) if answered else None,
         )
 
@@ -559,7 +565,7 @@ class _TeeReader:
     def readinto(self, buffer: Any) -> int:
         n: int = self._fp.readinto(buffer)
         if n:
-            self._tap.received(memoryview(buffer)[:n])
+            self._tap.received(bytes(memoryview(buffer)[:n]))
         return n
 
     def __getattr__(self, name: str) -> Any:

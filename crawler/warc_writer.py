@@ -39,11 +39,12 @@ class WarcWriter:
         self._exchanges = 0  # exchanges in the current file
         self._seq = 0  # the next file's number
         self._failed_path: str | None = None  # the file whose write failed last
+        self._makers = threading.local()  # a RecordMaker per fetch thread
         self.path: str | None = None  # the current file
 
     def write(self, exchange: Exchange) -> None:
         """Append one exchange's records; an OSError is logged, and the crawl goes on."""
-        maker = RecordMaker()
+        maker = self._maker()
         data = b"".join(maker.member(record) for record in exchange_records(maker, exchange))
         with self._lock:
             try:
@@ -56,6 +57,12 @@ class WarcWriter:
                 self._exchanges += 1
             except OSError as exc:
                 self._failed(exc)
+
+    def _maker(self) -> RecordMaker:
+        maker: RecordMaker | None = getattr(self._makers, "maker", None)
+        if maker is None:
+            maker = self._makers.maker = RecordMaker()
+        return maker
 
     def close(self) -> None:
         with self._lock:

@@ -22,6 +22,7 @@ from crawler.warc_files import (
     whole_members_length,
 )
 from crawler.warc_records import (
+    GzipMembers,
     RecordMaker,
     exchange_records,
     mask_header_values,
@@ -45,7 +46,7 @@ def exchange(**changes: object) -> Exchange:
         "request": REQUEST,
         "secret_headers": frozenset({"x-token", "authorization"}),
         "response_head": HEAD,
-        "response_body": b"hello world",
+        "response_body": (b"hello", b" world"),
         "truncated": None,
     }
     fields.update(changes)
@@ -121,7 +122,7 @@ def test_an_exchange_is_a_response_and_a_request_naming_it(tmp_path: Path) -> No
 
 
 def test_an_attempt_without_an_answer_is_a_request_alone() -> None:
-    (request,) = exchange_records(RecordMaker(), exchange(response_head=b"", response_body=b""))
+    (request,) = exchange_records(RecordMaker(), exchange(response_head=b"", response_body=()))
     assert request.rec_type == "request"
     assert request.rec_headers.get_header("WARC-Concurrent-To") is None
 
@@ -133,7 +134,7 @@ def test_files_roll_over_and_never_reuse_a_name(tmp_path: Path) -> None:
     writer = WarcWriter(archive, pid=77)
     body = os.urandom(1000)  # does not compress: each exchange ~1.5 KB gzipped
     for _ in range(5):
-        writer.write(exchange(response_body=body))
+        writer.write(exchange(response_body=(body,)))
     writer.close()
     assert taken.read_bytes() == b"another process's file"
     files = [p for p in sorted(tmp_path.glob("*-box-77-*.warc.gz")) if p != taken]
@@ -154,7 +155,7 @@ def whole_file(tmp_path: Path) -> tuple[Path, bytes, int]:
     archive = plan(tmp_path)
     writer = WarcWriter(archive, pid=5)
     for n in range(3):
-        writer.write(exchange(url=f"http://127.0.0.1:8000/{n}", response_body=b"x" * 5000))
+        writer.write(exchange(url=f"http://127.0.0.1:8000/{n}", response_body=(b"x" * 5000,)))
     writer.close()
     path = tmp_path / archive.file_name(5, 0)
     maker = RecordMaker()
@@ -217,7 +218,7 @@ signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # past the limit, write() fails w
 resource.setrlimit(resource.RLIMIT_FSIZE, (6000, 6000))
 writer = WarcWriter(plan(Path(sys.argv[1])), pid=9)
 for n in range(12):
-    writer.write(exchange(url=f"http://127.0.0.1:8000/{n}", response_body=bytes(range(256)) * 4))
+    writer.write(exchange(url=f"http://127.0.0.1:8000/{n}", response_body=(bytes(range(256)) * 4,)))
 writer.close()
 """
 
@@ -239,3 +240,22 @@ def test_a_write_that_fails_leaves_the_file_whole_and_says_so_once(tmp_path: Pat
     assert warcio_check([path]).returncode == 0
     responses = [r for r in read_records([path]) if r.type == "response"]
     assert 1 <= len(responses) < 12
+
+
+def test_gzip_members_of_one_deflate_stream_each_decode_alone() -> None:
+    members = GzipMembers()
+    made = []
+    texts = [b"", b"abc" * 1000, os.urandom(70_000), b"abc" * 1000]
+    for text in texts:
+        members.start()
+        for i in range(0, len(text), 4096):
+            members.write(text[i : i + 4096])
+        members.flush()
+        made.append(members.value())
+    for text, member in zip(texts, made, strict=True):
+        decoder = zlib.decompressobj(31)
+        assert decoder.decompress(member) == text and decoder.eof and not decoder.unused_data
+        assert gzip.decompress(member) == text
+    # The last member repeats the second's text: it refers to nothing before it.
+    assert made[3] == made[1]
+    assert gzip.decompress(b"".join(made)) == b"".join(texts)
