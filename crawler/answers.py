@@ -12,6 +12,7 @@ import logging
 import random
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from crawler.backoff import is_retryable, retry_delay_s
 from crawler.depth_order import BreadthFirst
@@ -19,6 +20,7 @@ from crawler.errors import ErrorKind
 from crawler.follow import plan_links
 from crawler.frontier import Frontier, Task, fingerprint
 from crawler.messages import Result
+from crawler.plugin_rules import with_follow
 from crawler.recorder import Recorder
 from crawler.records import ErrorInfo, build_record, error_info, not_attempted
 from crawler.redirects import Follow, is_redirect, next_hop
@@ -26,6 +28,9 @@ from crawler.robots import RobotsBook, robots_next_hop, robots_url
 from crawler.scope import Scope
 from crawler.settings import Settings
 from crawler.urls import host_key
+
+if TYPE_CHECKING:
+    from crawler.sitemap_flow import SitemapReader
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +55,8 @@ class Answers:
         self._rng = rng
         self.interrupted = False  # set by the coordinator: no retry is queued then
         self._beyond_depth: set[int] = set()  # fingerprints counted in stats.beyond_depth
+        # --sitemaps: told of each robots.txt answer; says which records are in a sitemap.
+        self.sitemaps: SitemapReader | None = None
 
     def on_page(self, task: Task, result: Result) -> None:
         """A page's answer, in breadth-first order: retried, followed, or its record."""
@@ -107,6 +114,8 @@ class Answers:
             log.warning("%s; its URLs are not fetched (%s records)", message, kind)
         log.debug("robots.txt for %s: status %s, error %s", host, result.status, result.error_kind)
         self.frontier.release(host, policy.delay_s())
+        if self.sitemaps is not None:
+            self.sitemaps.on_robots(host, result.body)
 
     def _on_redirect(self, task: Task, result: Result) -> None:
         """Follow one redirect hop, or end the record's chain where the decision says."""
@@ -159,6 +168,8 @@ class Answers:
             retries=task.retries,
             error=error,
         )
+        if self.sitemaps is not None:
+            record["in_sitemap"] = self.sitemaps.lists(record["url"])
         self.order.close(task.depth)
         # The URLs this record used up; a chain that ended at a URL seen elsewhere
         # leaves that one to its own record.
@@ -166,12 +177,17 @@ class Answers:
         if record["final_url"] == task.url:
             used.append(task.url)
         self.recorder.add(record, used, result.dropped_links)
-        if record["links"]:
-            self._follow(task, record["links"], result.nofollow)
+        links, nofollow = record["links"], result.nofollow
+        if result.follow:  # a plugin's links to follow: not in the record's links
+            links, nofollow = with_follow(links, nofollow, result.follow)
+        if links:
+            self.follow(links, nofollow, task.depth + 1, task.record_url)
 
-    def _follow(self, task: Task, links: Sequence[str], nofollow: Sequence[str]) -> None:
-        """Queue the links of one page that are to be followed and not seen yet."""
-        depth = task.depth + 1
+    def follow(
+        self, links: Sequence[str], nofollow: Sequence[str], depth: int, referrer: str
+    ) -> int:
+        """Queue the links (of a page, or a sitemap's URLs at depth 0) that are to be
+        followed and not seen yet; how many were queued."""
         settings = self.settings
         plan = plan_links(
             links,
@@ -195,12 +211,12 @@ class Answers:
                 if not is_seen and key not in beyond:
                     beyond.add(key)
                     stats.beyond_depth += 1
-        if plan.follow:
-            referrer = task.record_url
-            queued = self.queue(
-                [Task(url=link, depth=depth, referrer=referrer) for link in plan.follow]
-            )
-            stats.duplicates += len(plan.follow) - queued
+        if not plan.follow:
+            return 0
+        tasks = [Task(url=link, depth=depth, referrer=referrer) for link in plan.follow]
+        queued = self.queue(tasks)
+        stats.duplicates += len(plan.follow) - queued
+        return queued
 
     def _give_up(self, urls: Sequence[str]) -> int:
         """Mark links never to be followed as seen; how many were new (counted once each)."""

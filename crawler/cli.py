@@ -121,6 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="let links and redirects reach loopback and private addresses",
     )
+    g.add(
+        "--sitemaps",
+        action="store_true",
+        help="read the seed hosts' sitemaps (robots.txt's Sitemap: lines, else "
+        "/sitemap.xml) first; their URLs enter at depth 0",
+    )
 
     g = _Group(p, "limits")
     g.add("--max-pages", type=int, metavar="N", help="at most N pages, 0 for no limit")
@@ -155,6 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
     g = _Group(p, "output")
     g.add("-o", "--out", metavar="PATH", help="the JSON result, written at the end")
     g.add("--jsonl", metavar="PATH", help="also append each page record as a JSON line")
+
+    g = _Group(p, "extraction (in the worker processes)")
     g.add(
         "--extract",
         action="append",
@@ -162,11 +170,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="add to each 2xx HTML record's data NAME: the text of every match of the CSS "
         "SELECTOR, or an attribute's values with SELECTOR@attr; repeatable",
     )
+    g.add(
+        "--plugin",
+        metavar="MODULE:FUNCTION",
+        help="call FUNCTION(page) of MODULE (found from the current directory too) on each "
+        "2xx HTML page; a dict it returns joins the record's data, its 'follow' URLs are "
+        "followed",
+    )
+    g.add(
+        "--plugin-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="longest one plugin call may take; past it its worker process is replaced",
+    )
 
     g.add(
         "--warc",
         metavar="DIR",
-        help="also archive every HTTP exchange (pages, redirects, retries, robots.txt) as "
+        help="also archive every HTTP exchange (pages, redirects, retries, robots.txt, "
+        "sitemaps) as "
         "WARC files in DIR",
     )
     g.add("--warc-max-size", type=int, metavar="BYTES", help="start a new WARC file past this size")
@@ -288,6 +310,8 @@ def _prepare(argv: list[str] | None) -> tuple[Settings, list[str], list[dict[str
     )
     # The workers' forkserver imports requests, bs4 and lxml while we read the seeds.
     worker_context()
+    if settings.plugin is not None:
+        _check_plugin(settings.plugin)
     file_lines = read_seed_lines(settings.seeds) if settings.seeds is not None else []
     seeds, rejected = parse_seeds(file_lines + list(settings.seed))
     for bad in rejected:
@@ -299,6 +323,17 @@ def _prepare(argv: list[str] | None) -> tuple[Settings, list[str], list[dict[str
         sources += ["on the command line"] if settings.seed else []
         raise UsageError(f"no valid seed {' nor '.join(sources)}")
     return settings, seeds, rejected
+
+
+def _check_plugin(spec: str) -> None:
+    """Import the plugin here once, so that a typo is exit 2 before the first request
+    rather than a plugin_error on every record (each worker imports it again)."""
+    from crawler.plugin import PluginLoadError, load_plugin
+
+    try:
+        load_plugin(spec)
+    except PluginLoadError as exc:
+        raise UsageError(f"--plugin: {exc}") from None
 
 
 def summary_line(stats: Mapping[str, Any], out: str | None, complete: bool) -> str:

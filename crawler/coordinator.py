@@ -32,6 +32,7 @@ from crawler.records import internal_result
 from crawler.robots import RobotsBook
 from crawler.scope import Scope
 from crawler.settings import Settings
+from crawler.sitemap_flow import SitemapReader
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,10 @@ class Coordinator:
             self.order,
             rng or random.Random(),
         )
+        self.sitemaps: SitemapReader | None = None
+        if settings.sitemaps:
+            self.sitemaps = SitemapReader(settings, seeds, frontier, self.robots, self.answers)
+            self.answers.sitemaps = self.sitemaps
         self._signals = 0
 
     # -- the crawl ------------------------------------------------------------------
@@ -88,6 +93,8 @@ class Coordinator:
             self._restore(loaded)
         else:
             self.answers.queue([Task(url=seed, depth=0) for seed in self.seeds])
+        if self.sitemaps is not None:
+            self.sitemaps.start()
         previous = {
             sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
         }
@@ -148,7 +155,7 @@ class Coordinator:
             self._receive(self._wait_timeout(now, grace_until))
             self.recorder.commit()
             stats = self.recorder.stats
-            progress.update(stats.pages, stats.failed, self.frontier.queued())
+            progress.update(stats.pages, stats.failed, self.frontier.queued(), stats.plugin_errors)
 
     def _wait_timeout(self, now: float, grace_until: float | None) -> float:
         timeout = IDLE_WAKE_S
@@ -166,7 +173,10 @@ class Coordinator:
             if done is not None:
                 self._on_finished(done)
         for worker in dead:
-            self._requeue(self.pool.replace(worker))
+            orphans, ended = self.pool.replace(worker)
+            self._requeue(orphans)
+            for done in ended:  # pages whose plugin call died with the worker
+                self._on_finished(done)
 
     def _requeue(self, orphans: Sequence[Orphan]) -> None:
         """A dead worker's unfinished tasks go back to the front of their hosts' queues.
@@ -179,14 +189,14 @@ class Coordinator:
             task = orphan.task
             if orphan.held_slot:
                 self.frontier.finish(task.host)
-            task.deaths += 1
+            task.deaths += orphan.counts_death
             if task.deaths < MAX_DEATHS:
                 again.append(task)
                 continue
             message = f"in flight when {task.deaths} worker processes died; not tried again"
             log.error("%s: %s", task.url, message)
             if task.robots:
-                self.answers.on_robots(task, internal_result(message))
+                self._on_robots(task, internal_result(message))
             else:
                 self.answers.refuse(task, ErrorKind.INTERNAL, message)
         self.frontier.push(again, front=True)
@@ -251,7 +261,7 @@ class Coordinator:
                 # record is the previous hop's 3xx answer, pointing at this URL.
                 self.answers.emit(task, task.last_attempt)
                 return False
-            if task.depth == 0:
+            if task.depth == 0 and task.referrer is None:  # a sitemap's URL has one
                 log.warning("robots.txt disallows the seed %s: not fetched", task.url)
             self.recorder.given_up([task.url])
         self.order.close(task.depth)
@@ -265,13 +275,22 @@ class Coordinator:
         elif done.chain_id is not None:
             # The successor is on this thread now: give it a successor in turn.
             self._send_successor(done.worker, done.chain_id, done.worker.in_flight[done.chain_id])
+        if done.held:
+            return  # its plugin runs: the record waits for the outcome (crawler/pool.py)
         if task.robots:
             if not self.answers.retry(task, result):
-                self.answers.on_robots(task, result)
+                self._on_robots(task, result)
         elif self.order.must_wait(task.depth):
             self.order.wait(task.depth, (task, result))
         else:
             self.answers.on_page(task, result)
+
+    def _on_robots(self, task: Task, result: Result) -> None:
+        """The last answer of a robots.txt or sitemap fetch (no page record either way)."""
+        if task.sitemap_for is not None and self.sitemaps is not None:
+            self.sitemaps.on_answer(task, result)
+        else:
+            self.answers.on_robots(task, result)
 
     def _handle_waiting(self, *, force: bool) -> None:
         """Answers that waited for breadth-first order and whose turn has come."""

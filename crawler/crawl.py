@@ -77,6 +77,8 @@ def run_crawl(
             failed = True
         progress.close()  # before the summary and any log line of the write
         header = recorder.header(complete=complete, started_at=started_at, finished_at=time.time())
+        if coordinator.sitemaps is not None:
+            header["sitemaps"] = coordinator.sitemaps.to_json()
         out_path = _write_result(recorder, header, settings)
     finally:
         overflow.close()

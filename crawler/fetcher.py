@@ -30,7 +30,7 @@ import time
 from collections import deque
 from collections.abc import Generator, Mapping
 from concurrent.futures import Future
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from http.cookiejar import DefaultCookiePolicy
 from types import MappingProxyType
@@ -119,6 +119,8 @@ class Attempt:
     error_kind: ErrorKind | None
     error_message: str | None
     exchange: Exchange | None = None  # with `capture`, when a request was sent
+    # The response's headers (case-insensitive names); empty when there was no answer.
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 class Fetcher:
@@ -217,6 +219,7 @@ class Fetcher:
             if self._tap is not None:
                 self._tap.head_read()
             headers = response.headers
+            reply.headers = headers
             reply.status = response.status_code
             reply.content_type, reply.charset = _parse_content_type(headers.get("Content-Type"))
             reply.retry_after = headers.get("Retry-After")
@@ -266,6 +269,7 @@ class _Reply:
     bytes_read: int = 0
     too_large: bool = False
     body_unread: bool = False  # a 3xx body left unread
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 class _DeadlinePassed(Exception):
@@ -296,6 +300,7 @@ def _attempt(
         fetched_at=fetched_at,
         error_kind=kind,
         error_message=message,
+        headers=reply.headers if usable else _NO_HEADERS,
     )
 
 

@@ -54,7 +54,9 @@ class Task:
 
     `url` is what to request now; `origin` is the record's URL while a redirect chain
     is followed (None before the first hop); `redirects` lists the URLs that answered
-    3xx so far. A robots task fetches robots.txt and makes no page record.
+    3xx so far. A robots task fetches robots.txt and makes no page record; so does a
+    sitemap task (--sitemaps), which is also a robots task for the frontier: it goes
+    before the host's pages, also while the host is held.
     """
 
     url: str
@@ -69,6 +71,10 @@ class Task:
     last_attempt: Result | None = None  # the 3xx answer that led to this hop
     counted: bool = False  # already counted against --max-pages / --max-pages-per-host
     deaths: int = 0  # worker processes that died while this task was in flight
+    # --sitemaps: the seed host whose sitemaps this fetch reads (None: not one), and the
+    # level: 0 robots.txt read for its Sitemap: lines only (--ignore-robots), 1..3 a file.
+    sitemap_for: str | None = None
+    sitemap_level: int = 0
 
     @property
     def host(self) -> str:

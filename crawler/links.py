@@ -10,7 +10,7 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bs4 import BeautifulSoup
 from bs4.element import Tag
@@ -83,6 +83,10 @@ class ParsedPage:
     nofollow: list[str]  # the links not to follow (rel or meta robots), in `links` order
     dropped_links: int  # occurrences longer than max_url_length in canonical form
     data: dict[str, list[str]] | None = None  # --extract name -> values; None without
+    # The decoded text and the base URL (<base href> honoured) links were resolved
+    # against: what a --plugin gets and resolves its `follow` URLs against.
+    text: str = field(default="", compare=False, repr=False)
+    base: str = field(default="", compare=False, repr=False)
 
 
 def is_html(content_type: str | None, body_start: bytes = b"") -> bool:
@@ -200,18 +204,22 @@ def parse_page(
         data: dict[str, list[str]] | None = None
         if extractors:
             data = {extractor.name: [] for extractor in extractors}
-        return ParsedPage(title=None, links=[], nofollow=[], dropped_links=0, data=data)
+        return ParsedPage(
+            title=None, links=[], nofollow=[], dropped_links=0, data=data, text=text, base=url
+        )
+    markup = text
     if text.startswith("<?xml"):
         # bs4 warns (an error under pytest) about a document that starts with an XML
         # declaration; the charset it names was already applied, and a leading space,
         # which the parser skips, is enough to keep bs4 quiet.
-        text = " " + text
+        markup = " " + text
     # multi_valued_attributes=None: rel arrives as a string we split ourselves (and an
     # extracted class attribute as the page wrote it). Without extractors only the tags
     # the links and title need are built; with them the whole tree, parsed once.
     strainer = None if extractors else _STRAINER
-    soup = BeautifulSoup(text, "lxml", parse_only=strainer, multi_valued_attributes=None)
-    links, dropped = _collect_links(soup, _base_url(soup, url), max_url_length)
+    soup = BeautifulSoup(markup, "lxml", parse_only=strainer, multi_valued_attributes=None)
+    base = _base_url(soup, url)
+    links, dropped = _collect_links(soup, base, max_url_length)
     if _meta_robots_nofollow(soup):
         nofollow = list(links)
     else:
@@ -222,6 +230,8 @@ def parse_page(
         nofollow=nofollow,
         dropped_links=dropped,
         data=extract(soup, extractors) if extractors else None,
+        text=text,
+        base=base,
     )
 
 

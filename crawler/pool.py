@@ -5,6 +5,13 @@ reads its Results, notices its death and starts a replacement with the same inde
 stops them all at the end, every one joined. It decides nothing about the crawl: which
 task goes where is the coordinator's call (`choose` only says which worker is least
 loaded), and it hands back what a finished or dead worker leaves to reschedule.
+
+With --plugin it also holds each page whose Result came marked `plugin_pending` until
+its PluginOutcome arrives, and enforces --plugin-timeout: a worker with a call past its
+deadline is killed here (a call stuck in C code holding the interpreter lock would
+outlast any watchdog inside the worker; see docs/design.md). Its held pages become
+records with a plugin_error and are not fetched again; its other tasks go back to the
+coordinator as orphans, with no death counted against them (the cause is known).
 """
 
 from __future__ import annotations
@@ -19,12 +26,15 @@ from multiprocessing.process import BaseProcess
 
 from crawler.addresses import AddressGuard
 from crawler.frontier import Task
-from crawler.messages import Result, TaskMessage
+from crawler.messages import PluginOutcome, Result, TaskMessage
+from crawler.plugin_rules import error_text
 from crawler.settings import Settings
 from crawler.warc_files import ArchivePlan, trim_files_of
 from crawler.worker_entry import allowed_cpus, run_worker, worker_cpu
 
 log = logging.getLogger(__name__)
+
+Message = Result | PluginOutcome  # what a worker sends back
 
 JOIN_TIMEOUT_S = 3.0
 DEAD_JOIN_TIMEOUT_S = 0.5
@@ -41,6 +51,21 @@ class Worker:
     # of another takes its slot (and its thread) over; so the last of a chain holds it.
     slots: set[int] = field(default_factory=set)
     successor: dict[int, int] = field(default_factory=dict)  # task id -> its successor's
+    # Fetched pages whose plugin call runs: their records wait for its outcome.
+    held: dict[int, Held] = field(default_factory=dict)
+    # The held tasks whose call ran past --plugin-timeout when this worker was killed
+    # for it; empty: not killed by us.
+    overdue: set[int] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A page's Result (marked plugin_pending) waiting for the plugin's outcome."""
+
+    task: Task
+    result: Result
+    since: float  # monotonic: when the Result arrived, just before the call started
+    deadline: float  # monotonic: past it the worker is killed
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +79,9 @@ class Finished:
     # A successor of this task that now holds the slot (and the thread): it may be
     # given a successor in turn.
     chain_id: int | None
+    # The page's plugin runs: its record waits (the pool holds it) for the outcome,
+    # which comes back as a Finished of its own.
+    held: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +90,9 @@ class Orphan:
 
     task: Task
     held_slot: bool  # its host counted it as in flight
+    # False when the worker was killed for another task's plugin timeout: this task is
+    # not what killed it.
+    counts_death: bool = True
 
 
 class WorkerPool:
@@ -103,25 +134,62 @@ class WorkerPool:
         result_w.close()
         return Worker(index, process, task_w, result_r)
 
-    def replace(self, worker: Worker) -> list[Orphan]:
-        """A worker died: start another with the same index; its unfinished tasks."""
+    def replace(self, worker: Worker) -> tuple[list[Orphan], list[Finished]]:
+        """A worker died (or was killed for a plugin timeout): start another with the
+        same index. Its unfinished tasks, and its held pages, finished with a plugin_error."""
         if worker not in self._workers:
-            return []
+            return [], []
         worker.process.join(DEAD_JOIN_TIMEOUT_S)
-        log.error(
-            "worker %d died (exit code %s); restarting it, requeueing %d URLs",
-            worker.index,
-            worker.process.exitcode,
-            len(worker.in_flight),
-        )
+        if worker.overdue:
+            log.error(
+                "worker %d stopped (a plugin call ran past --plugin-timeout); restarting it, "
+                "requeueing %d URLs",
+                worker.index,
+                len(worker.in_flight),
+            )
+        else:
+            log.error(
+                "worker %d died (exit code %s); restarting it, requeueing %d URLs",
+                worker.index,
+                worker.process.exitcode,
+                len(worker.in_flight),
+            )
         orphans = [
-            Orphan(task, task_id in worker.slots) for task_id, task in worker.in_flight.items()
+            Orphan(task, task_id in worker.slots, counts_death=not worker.overdue)
+            for task_id, task in worker.in_flight.items()
         ]
+        ended = [self._ended(worker, task_id, held) for task_id, held in worker.held.items()]
         worker.tasks.close()
         worker.results.close()
         self._trim_archive(worker)
         self._workers[self._workers.index(worker)] = self._start(worker.index)
-        return orphans
+        return orphans, ended
+
+    def _ended(self, worker: Worker, task_id: int, held: Held) -> Finished:
+        """A held page whose plugin call died with its worker: its record, as reported
+        before the call, with a plugin_error saying why (it is not fetched again)."""
+        timeout = self._settings.plugin_timeout
+        ran = time.monotonic() - held.since
+        if task_id in worker.overdue:
+            error = error_text(
+                "Timeout",
+                f"the plugin call ran past --plugin-timeout {timeout:g} s; "
+                "its worker process was killed and replaced",
+            )
+        elif worker.overdue:
+            error = error_text(
+                "Killed",
+                f"the plugin call was stopped after {ran:.1f} s: its worker process was "
+                f"killed because another call ran past --plugin-timeout {timeout:g} s",
+            )
+        else:
+            error = error_text(
+                "WorkerDied",
+                f"the worker process died (exit code {worker.process.exitcode}) "
+                f"{ran:.1f} s into the plugin call",
+            )
+        result = held.result._replace(plugin_pending=False, plugin_error=error)
+        return Finished(held.task, result, worker, freed_slot=False, chain_id=None)
 
     def _trim_archive(self, worker: Worker) -> None:
         # A worker killed inside a write leaves a partial record at the end of its file.
@@ -148,7 +216,8 @@ class WorkerPool:
 
     # -- load -----------------------------------------------------------------------
     def in_flight(self) -> int:
-        return sum(len(w.in_flight) for w in self._workers)
+        """Tasks sent and not finished: also the pages whose plugin call runs."""
+        return sum(len(w.in_flight) + len(w.held) for w in self._workers)
 
     def free_threads(self) -> int:
         return sum(max(0, self._threads - len(w.slots)) for w in self._workers)
@@ -190,25 +259,31 @@ class WorkerPool:
     def _send(self, worker: Worker, task: Task, send_headers: bool, after: int) -> int:
         self._task_ids += 1
         worker.in_flight[self._task_ids] = task
+        sitemap = task.sitemap_for is not None and task.sitemap_level > 0
+        message = TaskMessage(
+            self._task_ids, task.url, send_headers, task.robots, after, task.origin, sitemap
+        )
         try:
-            worker.tasks.send(
-                TaskMessage(self._task_ids, task.url, send_headers, task.robots, after)
-            )
+            worker.tasks.send(message)
         except OSError:
             # The worker died since it was chosen: the task stays in flight, and replace()
             # hands it back with the others once receive() sees the death.
             pass
         return self._task_ids
 
-    def receive(self, timeout_s: float) -> tuple[list[tuple[Worker, Result]], list[Worker]]:
-        """Results that arrived within `timeout_s`, in order, and the workers that died.
+    def receive(self, timeout_s: float) -> tuple[list[tuple[Worker, Message]], list[Worker]]:
+        """Messages that arrived within `timeout_s`, in order, and the workers that died
+        (or were killed here: a plugin call past its deadline).
 
-        Hand each result to finish() before the next (a result may end the request
+        Hand each message to finish() before the next (a result may end the request
         that a later one's successor chain depends on), then each dead one to replace().
         """
+        deadline = self._next_deadline()
+        if deadline is not None:
+            timeout_s = min(timeout_s, max(0.0, deadline - time.monotonic()))
         by_conn = {w.results: w for w in self._workers}
         sentinels = {w.process.sentinel: w for w in self._workers}
-        results: list[tuple[Worker, Result]] = []
+        results: list[tuple[Worker, Message]] = []
         dead: list[Worker] = []
         for ready in wait([*by_conn, *sentinels], timeout_s):
             if isinstance(ready, int):
@@ -220,10 +295,54 @@ class WorkerPool:
                     results.append((worker, worker.results.recv()))
             except (EOFError, OSError):
                 dead.append(worker)
+        if deadline is not None:
+            dead += self._kill_overdue(results)
         return results, list(dict.fromkeys(dead))
 
-    def finish(self, worker: Worker, result: Result) -> Finished | None:
-        """Take a result's task off its worker; None for a late answer to a requeued task."""
+    def _next_deadline(self) -> float | None:
+        deadlines = [held.deadline for w in self._workers for held in w.held.values()]
+        return min(deadlines) if deadlines else None
+
+    def _kill_overdue(self, arrived: list[tuple[Worker, Message]]) -> list[Worker]:
+        """Kill each worker with a plugin call past its deadline (whose outcome did not
+        just arrive); the workers killed."""
+        now = time.monotonic()
+        answered = {
+            (id(worker), message.task_id)
+            for worker, message in arrived
+            if isinstance(message, PluginOutcome)
+        }
+        killed = []
+        for worker in self._workers:
+            late = {
+                task_id
+                for task_id, held in worker.held.items()
+                if held.deadline <= now and (id(worker), task_id) not in answered
+            }
+            if not late or worker.overdue:
+                continue
+            for task_id in late:
+                log.warning(
+                    "worker %d: the plugin call on %s ran past --plugin-timeout %g s; "
+                    "killing the worker",
+                    worker.index,
+                    worker.held[task_id].task.url,
+                    self._settings.plugin_timeout,
+                )
+            worker.overdue = late
+            worker.process.kill()
+            killed.append(worker)
+        return killed
+
+    def finish(self, worker: Worker, message: Message) -> Finished | None:
+        """Take a result's task off its worker; None for a late answer to a requeued task.
+
+        A Result marked plugin_pending is held (Finished.held) until its PluginOutcome,
+        whose Finished carries the completed Result and frees no slot (the Result did).
+        """
+        if isinstance(message, PluginOutcome):
+            return self._outcome(worker, message)
+        result = message
         task = worker.in_flight.pop(result.task_id, None)
         if task is None:
             return None
@@ -235,4 +354,22 @@ class WorkerPool:
         elif successor_id in worker.slots:
             chain_id = successor_id
         self._last_worker[task.host] = worker.index
-        return Finished(task, result, worker, freed, chain_id)
+        held = result.plugin_pending
+        if held:
+            now = time.monotonic()
+            deadline = now + self._settings.plugin_timeout
+            worker.held[result.task_id] = Held(task, result, now, deadline)
+        return Finished(task, result, worker, freed, chain_id, held)
+
+    def _outcome(self, worker: Worker, outcome: PluginOutcome) -> Finished | None:
+        held = worker.held.pop(outcome.task_id, None)
+        if held is None:
+            return None
+        result = held.result._replace(
+            plugin_pending=False,
+            data=outcome.data,
+            follow=outcome.follow,
+            plugin_error=outcome.error,
+            dropped_links=held.result.dropped_links + outcome.dropped_links,
+        )
+        return Finished(held.task, result, worker, freed_slot=False, chain_id=None)

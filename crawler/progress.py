@@ -2,8 +2,9 @@
 
 Off unless asked for or stderr is a terminal, so logs and CI output stay clean. The
 counts come first and the bar last, so a 60-column terminal still shows every number
-(tqdm cuts a line at the terminal's width). After a resume the bar starts at the earlier
-runs' pages, but its rate counts this run's pages only.
+(tqdm cuts a line at the terminal's width; once there are records with a
+plugin_error, their count may push the rate past 60 columns). After a resume the bar
+starts at the earlier runs' pages, but its rate counts this run's pages only.
 """
 
 from __future__ import annotations
@@ -60,12 +61,15 @@ class Progress:
         if self._enabled and self._bar is None:
             self._bar = self._open(initial=resumed)
 
-    def update(self, pages: int, failed: int, queued: int) -> None:
+    def update(self, pages: int, failed: int, queued: int, plugin_errors: int = 0) -> None:
         """`pages` records so far, `failed` of them (out.json's stats.failed: an error or
-        a status of 400 or more), `queued` URLs waiting."""
+        a status of 400 or more), `queued` URLs waiting, `plugin_errors` records with a
+        plugin_error (shown once there is one)."""
         if not self._enabled:
             return
         postfix = f"{failed} failed, {queued} queued"
+        if plugin_errors:
+            postfix += f", {plugin_errors} plugin errors"
         if self._bar is None:
             # Not started: the bar starts here, and the pages so far (a resumed crawl's
             # earlier records, at the first turn of its loop) are not part of the rate.

@@ -54,7 +54,8 @@ def build_record(
 
     `error` overrides the attempt's own error (a redirect the chain refused); the
     record then keeps the attempt's 3xx status. A `data` key only where the worker
-    extracted (a 2xx HTML page of a crawl with --extract), after all the others.
+    extracted (a 2xx HTML page of a crawl with --extract or --plugin), after all the
+    others, then `plugin_error` where the plugin failed on the page.
     """
     if error is None:
         error = error_info(attempt.error_kind, attempt.error_message)
@@ -78,6 +79,8 @@ def build_record(
     }
     if parsed and attempt.data is not None:
         record["data"] = attempt.data
+    if parsed and attempt.plugin_error is not None:
+        record["plugin_error"] = attempt.plugin_error
     return record
 
 
@@ -121,6 +124,8 @@ class Stats:
     dropped_links: int = 0
     rejected: int = 0  # distinct links not followed for --accept-ext / --reject-ext
     beyond_depth: int = 0  # distinct links not followed for --max-depth
+    # Records with a plugin_error; folded from the records, so not one of the COUNTERS.
+    plugin_errors: int = 0
 
     def add(self, record: dict[str, Any]) -> None:
         self.pages += 1
@@ -135,6 +140,8 @@ class Stats:
         if error is not None:
             self.by_error[error["kind"]] += 1
         self.retries += record["retries"]
+        if record.get("plugin_error") is not None:
+            self.plugin_errors += 1
 
     def counters(self) -> dict[str, int]:
         """The COUNTERS, for a checkpoint."""
@@ -162,4 +169,5 @@ class Stats:
             "dropped_links": self.dropped_links,
             "rejected": self.rejected,
             "beyond_depth": self.beyond_depth,
+            "plugin_errors": self.plugin_errors,
         }

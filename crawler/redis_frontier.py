@@ -310,6 +310,8 @@ def _encode(task: Task) -> str:
             attempt,
             task.counted,
             task.deaths,
+            task.sitemap_for,
+            task.sitemap_level,
         ],
         separators=(",", ":"),
     )
@@ -317,7 +319,7 @@ def _encode(task: Task) -> str:
 
 def _decode(data: bytes | str) -> Task:
     (url, depth, referrer, origin, redirects, retries, hop_retries, robots, robots_for,
-     attempt, counted, deaths) = json.loads(data)  # fmt: skip
+     attempt, counted, deaths, sitemap_for, sitemap_level) = json.loads(data)  # fmt: skip
     return Task(
         url=url,
         depth=depth,
@@ -331,6 +333,8 @@ def _decode(data: bytes | str) -> Task:
         last_attempt=Result(**attempt) if attempt is not None else None,
         counted=counted,
         deaths=deaths,
+        sitemap_for=sitemap_for,
+        sitemap_level=sitemap_level,
     )
 
 

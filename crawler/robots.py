@@ -176,6 +176,10 @@ class RobotsBook:
         self._policies[host] = policy
         return policy
 
+    def knows(self, host: str) -> bool:
+        """Is the host's policy known (its robots.txt answered, or --ignore-robots)?"""
+        return self._ignore or host in self._policies
+
     def refusal(self, host: str) -> tuple[str, str] | None:
         """The (error kind, message) every URL of the host gets, or None."""
         return self._refused.get(host)

@@ -61,9 +61,12 @@ class Settings:
     header: tuple[str, ...] = ()
     ignore_robots: bool = False
     allow_private: bool = False
+    sitemaps: bool = False  # read the seed hosts' sitemaps first (crawler/sitemap_flow.py)
     accept_ext: tuple[str, ...] = ()
     reject_ext: tuple[str, ...] = ()
     extract: tuple[str, ...] = ()  # NAME=SELECTOR[@attr], checked by crawler/extract.py
+    plugin: str | None = None  # MODULE:FUNCTION, imported by the CLI at start to check it
+    plugin_timeout: float = 30.0  # seconds one plugin call may take
     state: str | None = None
     warc: str | None = None  # a directory: archive every exchange as WARC files there
     warc_max_size: int = 1_073_741_824  # bytes; a new WARC file past it
@@ -87,7 +90,7 @@ FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 _TUPLE_FIELDS = {"seed", "allow", "deny", "header", "accept_ext", "reject_ext", "extract"}
 # File extensions: "gz, .TAR.gz" -> ("gz", "tar.gz"); a list or one comma-separated string.
 _EXTENSION_FIELDS = {"accept_ext", "reject_ext"}
-_OPTIONAL_STR = {"seeds", "jsonl", "state", "warc"}
+_OPTIONAL_STR = {"seeds", "jsonl", "state", "plugin", "warc"}
 
 
 def _split_header(text: str) -> tuple[str, str]:
@@ -186,8 +189,9 @@ def _check(key: str, value: Any, where: str) -> Any:
             or not math.isfinite(value)
         ):
             raise bad(f"expected a number, got {value!r}")
-        if value < 0 or (key == "timeout" and value == 0):
-            raise bad("must be positive" if key == "timeout" else "must be >= 0")
+        positive = key in ("timeout", "plugin_timeout")
+        if value < 0 or (positive and value == 0):
+            raise bad("must be positive" if positive else "must be >= 0")
         return float(value)
     raise AssertionError(f"no check for {key}")
 
@@ -217,6 +221,13 @@ def _check_str(key: str, value: str, bad: Callable[[str], UsageError]) -> str:
         return value.upper()
     if key == "user_agent" and any(c in value for c in "\r\n"):
         raise bad("must be one line")
+    if key == "plugin":
+        from crawler.plugin_rules import BadPluginSpec, parse_spec  # cheap: no bs4
+
+        try:
+            parse_spec(value)
+        except BadPluginSpec as exc:
+            raise bad(str(exc)) from None
     return value
 
 

@@ -294,6 +294,8 @@ def _overview(summary: Summary) -> list[str]:
     )
     lines.append("by status: " + _counts(_by_status(stats), "page"))
     lines.append("by error kind: " + _counts(_by_error(stats), "page"))
+    if stats.plugin_errors:  # pages whose --plugin failed (they are not failed pages)
+        lines.append(f"plugin errors: {plural(stats.plugin_errors, 'page')}")
     if any(isinstance(file_stats.get(name), int) for name, _, _ in NOT_FOLLOWED):
         not_followed = [
             f"{plural(file_stats[name], noun)} {what}"
@@ -459,6 +461,7 @@ def to_json(summary: Summary) -> dict[str, Any]:
             "failed": stats.failed,
             "bytes": stats.bytes,
             "retries": stats.retries,
+            "plugin_errors": stats.plugin_errors,
         },
         "by_status": _by_status(stats),
         "by_error": _by_error(stats),

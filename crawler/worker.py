@@ -11,6 +11,15 @@ page it fetched to the worker's parse thread, instead of parsing it and then
 waiting a round trip through the coordinator for its next task. That keeps a
 host's slots busy when each answer takes long (a slow server, a far one).
 
+With --plugin, the thread that parsed a page sends its Result first, marked
+`plugin_pending`, and only then calls the plugin, whose outcome follows as a second
+message: the coordinator has the page's status, title and links before a call that may
+never return, and stops this process if the call runs past --plugin-timeout
+(crawler/pool.py). A worker that cannot import the plugin still crawls: each call then
+ends in a plugin_error naming the import error. With a plugin, each fetch thread
+parses its own pages and calls the plugin itself: no page waits for the parse thread
+behind another page's call.
+
 One parse thread, not one per fetch thread: every thread of a worker shares one
 interpreter lock, and a fetch thread waiting for it to send its next request or read
 an answer holds its host slot meanwhile; fewer CPU-bound threads to wait behind made
@@ -30,19 +39,21 @@ import signal
 import threading
 import time
 import traceback
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 
 from crawler.addresses import AddressGuard
 from crawler.errors import ErrorKind
 from crawler.extract import Extractor, parse_extractors
 from crawler.fetcher import Attempt, Fetcher
-from crawler.links import is_html, parse_page
-from crawler.messages import Result, TaskMessage
+from crawler.links import ParsedPage, is_html, parse_page
+from crawler.messages import PluginOutcome, Result, TaskMessage
+from crawler.plugin import Page, PluginFunction, PluginLoadError, call_plugin, load_plugin
 from crawler.records import not_attempted
 from crawler.robots import ROBOTS_MAX_BYTES
 from crawler.settings import Settings
+from crawler.sitemap_parse import with_sitemap
 from crawler.warc_files import ArchivePlan
 from crawler.warc_writer import WarcWriter
 
@@ -51,7 +62,7 @@ log = logging.getLogger(__name__)
 M_MMAP_THRESHOLD = -3  # glibc's malloc.h
 MMAP_THRESHOLD_BYTES = 8192
 
-Send = Callable[[Result], None]
+Send = Callable[[Result | PluginOutcome], None]
 
 
 class Successors:
@@ -106,18 +117,22 @@ def worker_main(
     successors = Successors()
     send_lock = threading.Lock()
 
-    def send(result: Result) -> None:
+    def send(message: Result | PluginOutcome) -> None:
         with send_lock:
-            results.send(result)
+            results.send(message)
 
-    # Checked by the coordinator before the first request; compiled once per process.
-    extractors = parse_extractors(settings.extract)
+    parsing = Parsing(
+        settings.max_url_length,
+        # Checked by the coordinator before the first request; compiled once per process.
+        parse_extractors(settings.extract),
+        _plugin(settings.plugin),
+    )
     warc = WarcWriter(archive) if archive is not None else None
-    shared = (index, settings, extractors, guard, warc, inbox, successors, parse_jobs, send)
+    shared = (index, settings, parsing, guard, warc, inbox, successors, parse_jobs, send)
     fetchers = [
         _thread(_fetch_loop, f"fetch-{index}-{n}", *shared) for n in range(settings.threads)
     ]
-    parser = _thread(_parse_loop, f"parse-{index}", settings, extractors, parse_jobs, send)
+    parser = _thread(_parse_loop, f"parse-{index}", parsing, parse_jobs, send)
     _read_tasks(tasks, successors, inbox)
     for _ in fetchers:
         inbox.put(None)
@@ -129,6 +144,32 @@ def worker_main(
     parser.join(max(0.0, deadline - time.monotonic()))
     if warc is not None:
         warc.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Parsing:
+    """What a worker does with a fetched HTML page beyond fetching it."""
+
+    max_url_length: int
+    extractors: tuple[Extractor, ...] = ()
+    plugin: PluginFunction | None = None
+
+
+def _plugin(spec: str | None) -> PluginFunction | None:
+    """The --plugin function, imported once in this process; if the import fails here
+    (it worked in the coordinator), a stand-in whose every call names the failure."""
+    if spec is None:
+        return None
+    try:
+        return load_plugin(spec)
+    except PluginLoadError as exc:
+        log.error("%s; every page's record gets it as its plugin_error", exc)
+        problem = str(exc)
+
+        def broken(page: Page) -> object:
+            raise PluginLoadError(problem)
+
+        return broken
 
 
 def _thread(target: Callable[..., None], name: str, *args: object) -> threading.Thread:
@@ -199,7 +240,7 @@ def mmap_large_blocks() -> bool:
 def _fetch_loop(
     index: int,
     settings: Settings,
-    extractors: tuple[Extractor, ...],
+    parsing: Parsing,
     guard: AddressGuard | None,
     warc: WarcWriter | None,
     inbox: queue.SimpleQueue[TaskMessage | None],
@@ -207,7 +248,9 @@ def _fetch_loop(
     parse_jobs: queue.SimpleQueue[ParseJob | None],
     send: Send,
 ) -> None:
-    backlog = parse_backlog(settings.threads)
+    # With a plugin no page waits for the parse thread: it could wait there behind a
+    # call that never returns, and be fetched again once the worker is killed for it.
+    backlog = 0 if parsing.plugin is not None else parse_backlog(settings.threads)
     fetcher = Fetcher(
         user_agent=settings.user_agent,
         timeout_s=settings.timeout,
@@ -220,15 +263,18 @@ def _fetch_loop(
         message = inbox.get()
         while message is not None:
             result, page = fetch_step(fetcher, message, index, warc)
+            if message.sitemap:
+                result = sitemap_step(result, settings.max_bytes, settings.max_url_length)
             following = successors.request_over(message.task_id)
             if page is not None and following is not None and parse_jobs.qsize() < backlog:
                 # The next request first: the parse thread completes this result.
                 parse_jobs.put(ParseJob(page, result))
             else:  # nothing to go on with, or the parse thread is behind: parse here
-                if page is not None:
-                    result = parse_step(page, result, settings.max_url_length, extractors)
                 try:
-                    send(result)
+                    if page is not None:
+                        finish_page(page, result, parsing, send)
+                    else:
+                        send(result)
                 except (OSError, ValueError):
                     return  # the coordinator is gone
             message = following if following is not None else inbox.get()
@@ -247,14 +293,11 @@ def parse_backlog(threads: int) -> int:
 
 
 def _parse_loop(
-    settings: Settings,
-    extractors: tuple[Extractor, ...],
-    parse_jobs: queue.SimpleQueue[ParseJob | None],
-    send: Send,
+    parsing: Parsing, parse_jobs: queue.SimpleQueue[ParseJob | None], send: Send
 ) -> None:
     while (job := parse_jobs.get()) is not None:
         try:
-            send(parse_step(job.page, job.result, settings.max_url_length, extractors))
+            finish_page(job.page, job.result, parsing, send)
         except (OSError, ValueError):
             return  # the coordinator is gone
 
@@ -266,6 +309,8 @@ class FetchedPage:
     url: str
     body: bytes
     charset: str | None
+    origin: str | None = None  # the record's URL, when `url` is a redirect hop of it
+    headers: Mapping[str, str] = field(default_factory=dict)  # for a plugin
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +345,9 @@ def fetch_step(
         if warc is not None and attempt.exchange is not None:
             warc.write(attempt.exchange)
         success = attempt.status is not None and 200 <= attempt.status < 300
+        if message.sitemap:
+            # The whole body (at most --max-bytes): the fetch thread parses it next.
+            return _result(attempt, message.task_id, index, attempt.body if success else b""), None
         if message.robots:
             # Also when too large: the first part is what RFC 9309 asks to parse.
             body = attempt.body[:ROBOTS_MAX_BYTES] if success else b""
@@ -310,11 +358,38 @@ def fetch_step(
             and attempt.error_kind is None
             and is_html(attempt.content_type, attempt.body[:512])
         ):
-            page = FetchedPage(url, attempt.body, attempt.charset)
+            page = FetchedPage(url, attempt.body, attempt.charset, message.origin, attempt.headers)
         return _result(attempt, message.task_id, index), page
     except Exception as exc:  # a bug, not the server's fault: record it, go on
         log.error("internal error on %s\n%s", url, traceback.format_exc())
         return _internal_result(message.task_id, index, exc), None
+
+
+def sitemap_step(result: Result, max_bytes: int, max_url_length: int) -> Result:
+    """Complete a sitemap fetch's result with the URLs the file lists."""
+    try:
+        return with_sitemap(result, max_bytes, max_url_length)
+    except Exception as exc:  # a bug, not the server's fault: record it, go on
+        log.error("internal error on sitemap %d\n%s", result.task_id, traceback.format_exc())
+        return _internal_result(result.task_id, result.worker, exc)
+
+
+def finish_page(page: FetchedPage, result: Result, parsing: Parsing, send: Send) -> None:
+    """Parse a fetched page and send its Result; with a plugin, that Result goes first,
+    marked pending, then the plugin is called and its PluginOutcome follows."""
+    result, parsed = _parse(page, result, parsing.max_url_length, parsing.extractors)
+    if parsing.plugin is None or parsed is None:
+        send(result)
+        return
+    extracted = result.data if result.data is not None else {}
+    send(result._replace(plugin_pending=True, data=extracted))
+    assert result.status is not None  # a 2xx page
+    visible = Page(page.origin or page.url, page.url, result.status, page.headers, parsed.text)
+    applied = call_plugin(parsing.plugin, visible, extracted, parsed.base, parsing.max_url_length)
+    outcome = PluginOutcome(
+        result.task_id, applied.data, applied.follow, applied.error, applied.dropped
+    )
+    send(outcome)
 
 
 def parse_step(
@@ -324,6 +399,13 @@ def parse_step(
     extractors: tuple[Extractor, ...] = (),
 ) -> Result:
     """Complete a fetched page's result with its title and links (and its --extract data)."""
+    return _parse(page, result, max_url_length, extractors)[0]
+
+
+def _parse(
+    page: FetchedPage, result: Result, max_url_length: int, extractors: tuple[Extractor, ...]
+) -> tuple[Result, ParsedPage | None]:
+    """parse_step's result, and the parsed page (None when parsing failed)."""
     try:
         parsed = parse_page(
             page.body,
@@ -334,14 +416,15 @@ def parse_step(
         )
     except Exception as exc:  # a bug, not the server's fault: record it, go on
         log.error("internal error on %s\n%s", page.url, traceback.format_exc())
-        return _internal_result(result.task_id, result.worker, exc)
-    return result._replace(
+        return _internal_result(result.task_id, result.worker, exc), None
+    completed = result._replace(
         title=parsed.title,
         links=parsed.links,
         nofollow=parsed.nofollow,
         dropped_links=parsed.dropped_links,
         data=parsed.data,
     )
+    return completed, parsed
 
 
 def _result(attempt: Attempt, task_id: int, index: int, body: bytes = b"") -> Result:

@@ -3,11 +3,17 @@
 Run only by the bench, with the scrapy of the bench's own virtualenv (.bench-venv/):
     scrapy runspider scripts/bench_scrapy_spider.py -a start_url=http://127.0.0.1:PORT/ -O feed.json
 Imports nothing of the crawler package: Scrapy and the crawler live in different virtualenvs.
+With `-a plugin=MODULE:FUNCTION -a plugin_path=DIR` (the plugin scenario) it calls that
+function in its callback on every 2xx HTML page, with the fields of the crawler's `page`
+but `soup`, and puts what it returns in the item's `data`, as the crawler's --plugin does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import importlib
+import sys
+from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -43,9 +49,17 @@ class BenchSpider(scrapy.Spider):
         "FEED_EXPORT_ENCODING": "utf-8",
     }
 
-    def __init__(self, start_url: str, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        start_url: str,
+        *args: Any,
+        plugin: str | None = None,
+        plugin_path: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.start_urls = [start_url]
+        self._plugin = _load(plugin, plugin_path) if plugin else None
         self._netloc = urlsplit(start_url).netloc.lower()
         # canonicalize=True: the crawler canonicalizes every link it records, so does this.
         self._links = LinkExtractor(tags=("a", "area"), attrs=("href",), canonicalize=True)
@@ -70,6 +84,8 @@ class BenchSpider(scrapy.Spider):
         item["title"] = " ".join(title.split()) if title is not None else None
         links = self._links.extract_links(response)
         item["links"] = [link.url for link in links]
+        if self._plugin is not None:
+            item["data"] = self._plugin(_page(response))
         yield item
         meta = response.xpath('//meta[@name="robots"]/@content').get() or ""
         if NOFOLLOW_TOKENS & {token.strip().lower() for token in meta.split(",")}:
@@ -81,3 +97,23 @@ class BenchSpider(scrapy.Spider):
     def _in_site(self, url: str) -> bool:
         parts = urlsplit(url)
         return parts.scheme in ("http", "https") and parts.netloc.lower() == self._netloc
+
+
+def _load(spec: str, path: str | None) -> Callable[[Any], Any]:
+    module, _, function = spec.partition(":")
+    if path and path not in sys.path:
+        sys.path.insert(0, path)
+    plugin: Callable[[Any], Any] = getattr(importlib.import_module(module), function)
+    return plugin
+
+
+def _page(response: HtmlResponse) -> SimpleNamespace:
+    """The crawler's `page` fields (no soup) for one response."""
+    headers = {
+        name.decode("latin-1").lower(): b", ".join(values).decode("latin-1")
+        for name, values in response.headers.items()
+    }
+    url = response.request.url if response.request is not None else response.url
+    return SimpleNamespace(
+        url=url, final_url=response.url, status=response.status, headers=headers, text=response.text
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import gzip
 import html
 import json
 import logging
@@ -53,12 +54,26 @@ USER_AGENT = "crawler"  # the product token robots.txt groups are matched agains
 FILLER = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor "
 QUERY_EVERY = 10  # pages j with j % 10 == 0 also have the URL /p/j?a=1&b=2
 BIND_ATTEMPTS = 20
+# --sitemaps (SiteConfig.sitemaps): robots.txt names each host's index, which lists an
+# XML sitemap, a gzip one and a plain-text one. They list the host's pages but those
+# with number % SITEMAP_SKIP_EVERY == SITEMAP_SKIP_AT (linked pages the sitemaps leave
+# out), its ORPHANS pages /orphan/k that nothing links to, and PRIVATE_PATH (which
+# robots.txt disallows).
+SITEMAP_INDEX_PATH = "/sitemap_index.xml"
+SITEMAP_XML_PATH = "/sitemaps/pages.xml"
+SITEMAP_GZ_PATH = "/sitemaps/pages.xml.gz"
+SITEMAP_TEXT_PATH = "/sitemaps/orphans.txt"
+SITEMAP_SKIP_EVERY, SITEMAP_SKIP_AT = 4, 2
+ORPHANS = 3
+XML_TYPE = "application/xml"
+GZIP_TYPE = "application/gzip"
 KEEPALIVE_IDLE_S = 60.0  # an idle keep-alive connection holds a thread at most this long
 STOP_DRAIN_S = 5.0
 
 Response = tuple[int, list[tuple[str, str]], bytes]
 
 _PAGE_RE = re.compile(r"/p/(0|[1-9][0-9]*)")
+_ORPHAN_RE = re.compile(r"/orphan/(0|[1-9][0-9]*)")
 _REDIRECT_RE = re.compile(r"/r/(0|[1-9][0-9]*)")
 _TITLE_RE = re.compile(r"<title>(.*?)</title>", re.S)
 _META_ROBOTS_RE = re.compile(r'<meta name="robots" content="([^"]*)">')
@@ -76,6 +91,7 @@ class SiteConfig:
     seed: int = 0
     latency_ms: float = 0
     page_bytes: int = 0  # pad each page's body with filler to about this size
+    sitemaps: bool = False  # serve sitemaps and orphan pages (see SITEMAP_INDEX_PATH)
 
     def __post_init__(self) -> None:
         if self.pages < 1:
@@ -146,7 +162,12 @@ def respond(
     # The server ignores queries and fragments: /p/7?a=1 is page 7 under another URL.
     route = unquote(path.partition("?")[0].partition("#")[0])
     if route == "/robots.txt":
-        return 200, [("Content-Type", TEXT_TYPE)], ROBOTS_TXT.encode()
+        robots = ROBOTS_TXT
+        if cfg.sitemaps:
+            robots += f"Sitemap: {bases[host_index].rstrip('/')}{SITEMAP_INDEX_PATH}\n"
+        return 200, [("Content-Type", TEXT_TYPE)], robots.encode()
+    if cfg.sitemaps and (answer := _sitemap_file(cfg, host_index, route, bases)) is not None:
+        return answer
     if route == "/":
         return _html(cfg, f"Home {host_index}", _home_links(cfg, host_index, bases))
     if (number := _page_number(cfg, host_index, _PAGE_RE, route)) is not None:
@@ -163,6 +184,63 @@ def respond(
     if host_index == 0 and route == NOFOLLOW_PATH:
         return _html(cfg, "Nofollow only", [_Link("/")])
     return _not_found()
+
+
+def _sitemap_file(
+    cfg: SiteConfig, host_index: int, route: str, bases: Sequence[str]
+) -> Response | None:
+    """A sitemap file or an orphan page of the host, if `route` names one."""
+    base = bases[host_index].rstrip("/")
+    if route == SITEMAP_INDEX_PATH:
+        files = (SITEMAP_XML_PATH, SITEMAP_GZ_PATH, SITEMAP_TEXT_PATH)
+        entries = "".join(f"<sitemap><loc>{base}{path}</loc></sitemap>" for path in files)
+        return 200, [("Content-Type", XML_TYPE)], _sitemap_xml("sitemapindex", entries)
+    pages = _sitemap_pages(cfg, host_index, bases)
+    if route in (SITEMAP_XML_PATH, SITEMAP_GZ_PATH):
+        half = pages[0::2] if route == SITEMAP_XML_PATH else pages[1::2]
+        entries = "".join(f"<url><loc>{html.escape(url)}</loc></url>" for url in half)
+        body = _sitemap_xml("urlset", entries)
+        if route == SITEMAP_XML_PATH:
+            return 200, [("Content-Type", XML_TYPE)], body
+        return 200, [("Content-Type", GZIP_TYPE)], gzip.compress(body, mtime=0)
+    if route == SITEMAP_TEXT_PATH:
+        lines = [f"{base}/orphan/{k}" for k in range(ORPHANS)] + [f"{base}{PRIVATE_PATH}"]
+        return 200, [("Content-Type", TEXT_TYPE)], "".join(f"{u}\n" for u in lines).encode()
+    match = _ORPHAN_RE.fullmatch(route)
+    if match is not None and int(match.group(1)) < ORPHANS:
+        return _html(cfg, f"Orphan {match.group(1)}", [_Link("/")])
+    return None
+
+
+def _sitemap_xml(root: str, entries: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<{root} xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</{root}>\n'
+    ).encode()
+
+
+def _sitemap_pages(cfg: SiteConfig, host_index: int, bases: Sequence[str]) -> list[str]:
+    """The page URLs the host's XML sitemaps list (the even ones, then the odd ones)."""
+    base = bases[host_index].rstrip("/")
+    return [
+        f"{base}/p/{i}"
+        for i in range(host_index, cfg.pages, cfg.hosts)
+        if i % SITEMAP_SKIP_EVERY != SITEMAP_SKIP_AT
+    ]
+
+
+def sitemap_urls(cfg: SiteConfig, base_urls: Sequence[str]) -> list[str]:
+    """Every canonical URL the site's sitemaps list, host by host, in the order a crawl
+    reads them: XML, gzip, text ([] without cfg.sitemaps)."""
+    if not cfg.sitemaps:
+        return []
+    urls: list[str] = []
+    for h in range(cfg.hosts):
+        pages = _sitemap_pages(cfg, h, base_urls)
+        base = base_urls[h].rstrip("/")
+        orphans = [f"{base}/orphan/{k}" for k in range(ORPHANS)] + [f"{base}{PRIVATE_PATH}"]
+        urls.extend(canonicalize(url) for url in pages[0::2] + pages[1::2] + orphans)
+    return urls
 
 
 def _page_number(
@@ -339,7 +417,9 @@ def expected_records(
 
     The crawl: seeds are every host's base URL (depth 0), robots.txt obeyed for user
     agent "crawler", scope host, breadth-first so a page's depth is its shortest
-    distance; redirect hops add no depth. `max_depth=None` means no limit.
+    distance; redirect hops add no depth. `max_depth=None` means no limit. With
+    cfg.sitemaps the crawl has --sitemaps: every URL the sitemaps list is also depth 0,
+    all of them seen before any page is fetched (see `sitemap_urls`).
     """
     bases = [canonicalize(base) for base in base_urls]
     if len(bases) != cfg.hosts:
@@ -350,7 +430,7 @@ def expected_records(
     def allowed(url: str) -> bool:
         return robots[host_of[host_key(url)]].can_fetch(USER_AGENT, url)
 
-    seeds = [base for base in dict.fromkeys(bases) if allowed(base)]
+    seeds = [base for base in dict.fromkeys(bases + sitemap_urls(cfg, bases)) if allowed(base)]
     seen = set(seeds)
     queue = deque((seed, 0) for seed in seeds)
     records: dict[str, ExpectedRecord] = {}
@@ -649,6 +729,11 @@ def _parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, SiteCon
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--latency-ms", type=float, default=defaults.latency_ms)
     parser.add_argument("--page-bytes", type=int, default=defaults.page_bytes)
+    parser.add_argument(
+        "--sitemaps",
+        action="store_true",
+        help="serve sitemaps and orphan pages (robots.txt names them)",
+    )
     parser.add_argument("--port", type=int, default=0, help="shared port (default: a free one)")
     parser.add_argument("--log", metavar="FILE", help="append one JSON line per request")
     parser.add_argument("--expected", metavar="FILE", help="write the expected canonical URLs")
@@ -664,6 +749,7 @@ def _parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, SiteCon
             seed=args.seed,
             latency_ms=args.latency_ms,
             page_bytes=args.page_bytes,
+            sitemaps=args.sitemaps,
         )
     except ValueError as exc:
         parser.error(str(exc))  # exits 2

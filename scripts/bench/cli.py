@@ -36,6 +36,8 @@ LATENCY_PAGES = FAST_PAGES
 QUICK_PAGES = 2_000
 MIN_PAGES = 20  # the server self-check asks for /p/10 and /r/5
 LATENCY_MS = 50.0
+# The plugin scenario: ~10 ms of CPU per page holds one process near 100 pages/s.
+PLUGIN_PAGES = 3_000
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -43,12 +45,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         prog="python -m scripts.bench",
         description="Benchmark the crawler against Scrapy on the synthetic site.",
     )
-    p.add_argument("--scenario", choices=("fast", "latency", "scaling", "all"), default="fast")
+    p.add_argument(
+        "--scenario",
+        choices=("fast", "latency", "scaling", "plugin", "all"),
+        default="fast",
+        help="all: fast, latency and scaling; plugin: --plugin with ~10 ms of CPU per page",
+    )
     p.add_argument("--rounds", type=int, help="alternating rounds (default 3; --quick: 1)")
     p.add_argument("--pages", type=int, help=f"site pages, fast/scaling (default {FAST_PAGES})")
     p.add_argument(
         "--latency-pages", type=int, help=f"site pages, latency (default {LATENCY_PAGES})"
     )
+    p.add_argument("--plugin-pages", type=int, help=f"site pages, plugin (default {PLUGIN_PAGES})")
     p.add_argument("--latency-ms", type=float, default=LATENCY_MS, help="added per response")
     p.add_argument("--quick", action="store_true", help=f"smoke run: {QUICK_PAGES} pages, 1 round")
     p.add_argument(
@@ -77,7 +85,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args.rounds = args.rounds or (1 if args.quick else 3)
     args.pages = args.pages or (QUICK_PAGES if args.quick else FAST_PAGES)
     args.latency_pages = args.latency_pages or (QUICK_PAGES if args.quick else LATENCY_PAGES)
-    if args.rounds < 1 or min(args.pages, args.latency_pages) < MIN_PAGES:
+    args.plugin_pages = args.plugin_pages or (QUICK_PAGES if args.quick else PLUGIN_PAGES)
+    if args.rounds < 1 or min(args.pages, args.latency_pages, args.plugin_pages) < MIN_PAGES:
         p.error(f"--rounds must be >= 1 and page counts >= {MIN_PAGES}")
     if args.baseline is not None:
         args.baseline = args.baseline.resolve()
@@ -140,6 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.baseline,
             args.scrapy,
             shlex.split(args.crawler_args),
+            args.plugin_pages,
         )
         for scenario in chosen:
             if scenario.pages not in sites:

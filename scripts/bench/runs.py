@@ -49,7 +49,7 @@ def run_variant(
         targets.write_text("\n".join(sorted(site.expected)) + "\n", encoding="utf-8")
         command = ceiling_command(variant, server.base, targets, out)
     else:
-        command = scrapy_command(server.base, out, work)
+        command = scrapy_command(server.base, out, work, variant.plugin)
     log_path = work / f"{variant.kind}.log"
     log_offset = _file_size(server.error_log)
     measurement = measure(command.argv, command.cwd, log_path, [server.pid], subreaper, command.env)

@@ -26,6 +26,11 @@ LATENCY_PER_HOST = 16
 SCRAPY = "Scrapy"
 CEILING = "requests alone"  # scripts/bench_ceiling.py: the latency scenario's upper bound
 CRAWLER = "crawler"  # the name of this checkout's crawler, and the start of every variant of it
+# The plugin scenario's user function (~10 ms of pure-Python CPU per page), which the
+# crawler runs with --plugin and the Scrapy spider in its callback.
+BENCH_PLUGIN = "scripts.bench_plugin:work"
+PLUGIN_ONE = f"{CRAWLER} p1 t8"
+PLUGIN_TWO = f"{CRAWLER} p2 t4"
 
 Kind = Literal["crawler", "scrapy", "ceiling"]
 
@@ -40,6 +45,7 @@ class Variant:
     first_round_only: bool = False  # the scaling scenario's Scrapy anchor runs once
     checkout: Path | None = None  # a crawler from another checkout (--baseline); None: ours
     extra_args: tuple[str, ...] = ()  # --crawler-args: for this checkout's crawler only
+    plugin: str | None = None  # MODULE:FUNCTION called on every 2xx HTML page
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +81,7 @@ def scenarios(
     baseline: Path | None = None,
     scrapy: bool = True,
     crawler_args: Sequence[str] = (),
+    plugin_pages: int = 0,
 ) -> list[Scenario]:
     """The named scenarios; with `baseline`, each crawler variant gets a twin from that
     checkout right after it; without `scrapy`, Scrapy is left out; `crawler_args` go to
@@ -101,8 +108,24 @@ def scenarios(
                 Variant(SCRAPY, "scrapy", first_round_only=True),
             ),
         ),
+        "plugin": (
+            plugin_pages or pages,
+            "nginx",
+            (
+                Variant(PLUGIN_ONE, "crawler", procs=1, threads=8, plugin=BENCH_PLUGIN),
+                Variant(PLUGIN_TWO, "crawler", procs=2, threads=4, plugin=BENCH_PLUGIN),
+                Variant(SCRAPY, "scrapy", plugin=BENCH_PLUGIN),
+            ),
+        ),
     }
     chosen = [_scenario(name, *known[name], baseline, scrapy) for name in names]
+    chosen = [
+        # Two processes against one: what the worker processes buy a CPU-bound plugin.
+        dataclasses.replace(s, ratios=(*s.ratios, (PLUGIN_TWO, PLUGIN_ONE)))
+        if s.name == "plugin"
+        else s
+        for s in chosen
+    ]
     if not crawler_args:
         return chosen
     extra = tuple(crawler_args)
@@ -170,6 +193,7 @@ def crawler_command(
         "--no-progress",
         "--log-level",
         "WARNING",
+        *(("--plugin", variant.plugin) if variant.plugin else ()),
         *variant.extra_args,
     )
     if variant.checkout is None:
@@ -198,10 +222,12 @@ def ceiling_command(variant: Variant, base: str, targets: Path, feed: Path) -> C
     return Command(argv, ROOT)
 
 
-def scrapy_command(base: str, feed: Path, work: Path) -> Command:
+def scrapy_command(base: str, feed: Path, work: Path, plugin: str | None = None) -> Command:
     scrapy = BENCH_VENV / "bin" / "scrapy"
-    argv = (str(scrapy), "runspider", str(SPIDER_PATH), "-a", f"start_url={base}", "-O", str(feed))
-    return Command(argv, work)
+    argv: tuple[str, ...] = (str(scrapy), "runspider", str(SPIDER_PATH), "-a", f"start_url={base}")
+    if plugin:
+        argv += ("-a", f"plugin={plugin}", "-a", f"plugin_path={ROOT}")
+    return Command((*argv, "-O", str(feed)), work)
 
 
 def ensure_scrapy() -> None:

@@ -138,6 +138,7 @@ def test_out_json_schema_and_summary(crawl, httpserver: HTTPServer) -> None:
         "dropped_links",
         "rejected",
         "beyond_depth",
+        "plugin_errors",
     }
     assert result.out["started_at"].endswith("Z") and result.out["complete"] is True
     assert result.last_stderr_line.startswith("crawler: done: 1 page (1 ok, 0 failed) in ")

@@ -98,7 +98,14 @@ def test_wheel_installs_both_console_scripts(tmp_path: Path) -> None:
         [str(venv / "bin" / "crawler-summary"), "out.json", "--format", "json"], elsewhere
     )
     report = json.loads(summary.stdout)
-    assert report["totals"] == {"pages": 2, "ok": 1, "failed": 1, "bytes": 20, "retries": 0}
+    assert report["totals"] == {
+        "pages": 2,
+        "ok": 1,
+        "failed": 1,
+        "bytes": 20,
+        "retries": 0,
+        "plugin_errors": 0,
+    }
     (broken,) = report["broken_links"]["items"]
     assert broken["url"] == "http://127.0.0.1:8000/gone"
     assert broken["linked_from"] == ["http://127.0.0.1:8000/"]

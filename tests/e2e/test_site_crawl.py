@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.site import SiteConfig, SiteServer, expected_records
+from scripts.site import SiteConfig, SiteServer, expected_records, sitemap_urls
 from tests.helpers.crawler_cli import RunCrawler
 
 
@@ -122,3 +122,55 @@ def test_max_pages_per_host(tmp_path: Path, site: SiteServer, crawl: RunCrawler)
     requests = [r for r in site.requests if r.path != "/robots.txt"]
     hops = sum(len(p["redirects"]) for p in result.pages)  # part of their records
     assert 14 <= len(requests) <= 14 + hops
+
+
+def test_sitemaps_crawl_matches_ground_truth(
+    tmp_path: Path, site_server: Callable[[SiteConfig], SiteServer], crawl: RunCrawler
+) -> None:
+    site = site_server(SiteConfig(pages=120, links=6, hosts=2, seed=3, sitemaps=True))
+    result = crawl(
+        "--seeds",
+        seeds_file(tmp_path, site.base_urls),
+        "--procs",
+        "2",
+        "--threads",
+        "4",
+        "--max-depth",
+        "50",
+        "--sitemaps",
+    )
+    assert result.code == 0, result.stderr
+    expected = expected_records(site.cfg, site.base_urls)
+    listed = set(sitemap_urls(site.cfg, site.base_urls))
+    records = result.by_url()
+    assert set(records) == set(expected)
+    for url, want in expected.items():
+        got = records[url]
+        assert (got["depth"], got["status"], got["final_url"]) == (
+            want.depth,
+            want.status,
+            want.final_url,
+        ), url
+        assert got["in_sitemap"] is (url in listed), url
+    # Orphans (only the sitemaps list them) are records; pages the sitemaps leave out are
+    # found by links and say so.
+    orphan = records[site.base_urls[1] + "orphan/2"]
+    assert orphan["depth"] == 0 and orphan["referrer"] == site.base_urls[1] + "sitemaps/orphans.txt"
+    assert records[site.base_urls[0] + "p/2"]["in_sitemap"] is False
+    assert not site.requests_for("/private/secret")
+    out = result.out
+    assert out is not None
+    assert out["sitemaps"]["urls"] == len(listed)
+    assert len(out["sitemaps"]["files"]) == 4 * site.cfg.hosts
+    assert all(f["status"] == 200 and f["error"] is None for f in out["sitemaps"]["files"])
+    # Every sitemap of every host is read before the first page of any host.
+    order = [r.path for r in site.requests]
+    first_page = min(
+        i
+        for i, path in enumerate(order)
+        if path == "/" or path.startswith(("/p/", "/r/", "/orphan/"))
+    )
+    assert (
+        sum(1 for path in order[:first_page] if path.startswith("/sitemap")) == 4 * site.cfg.hosts
+    )
+    assert Counter((r.host_index, r.path) for r in site.requests).most_common(1)[0][1] == 1

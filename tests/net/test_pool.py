@@ -30,7 +30,8 @@ def test_a_task_sent_to_a_dead_worker_is_handed_back_when_its_death_is_seen() ->
         pool.send_successor(worker, first, Task("http://127.0.0.1:1/b", depth=0), False)
         _, dead = wait_for(lambda: (r := pool.receive(0.1))[1] and r, 10, "the death")
         assert dead == [worker]
-        orphans = pool.replace(worker)
+        orphans, ended = pool.replace(worker)
+        assert ended == []
         assert [o.task.url for o in orphans] == ["http://127.0.0.1:1/a", "http://127.0.0.1:1/b"]
         assert [o.held_slot for o in orphans] == [False, True]
     finally:

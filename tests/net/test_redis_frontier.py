@@ -132,9 +132,9 @@ def test_the_robots_hold_and_crawl_delay_are_shared(machines: Machines, clock: F
 
 def test_a_redirect_hop_keeps_its_answer_through_redis(machines: Machines) -> None:
     a, _ = machines()
-    answer = Result(
-        1, 0, 301, "text/html", "/b", None, 0, 1.5, 10.0, None, None, links=[], nofollow=[]
-    )
+    # Lists, not the default tuples: what JSON gives back.
+    lists = {"links": [], "nofollow": [], "follow": []}
+    answer = Result(1, 0, 301, "text/html", "/b", None, 0, 1.5, 10.0, None, None, **lists)
     hop = Task(
         url="http://x.test/b",
         depth=2,

@@ -114,3 +114,16 @@ def test_not_started_the_first_update_is_the_baseline_of_the_rate(
     clock.now += 10
     progress.update(1030, 2, 50)
     assert last_line(out).startswith("1030 pages, 2 failed, 50 queued, 3.0 pages/s")
+
+
+def test_plugin_errors_show_once_there_is_one(
+    bar: Callable[..., tuple[Progress, io.StringIO]], clock: Clock
+) -> None:
+    progress, out = bar()
+    progress.start()
+    clock.now += 1
+    progress.update(5, 0, 2, 0)
+    assert "plugin" not in last_line(out)
+    clock.now += 1
+    progress.update(6, 0, 2, 1)
+    assert last_line(out).startswith("6 pages, 0 failed, 2 queued, 1 plugin errors, ")

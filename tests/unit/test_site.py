@@ -6,6 +6,7 @@ import hashlib
 
 import pytest
 
+from crawler.sitemap_parse import parse_sitemap
 from crawler.urls import canonicalize
 from scripts.site import (
     FROM_404_PATH,
@@ -15,6 +16,7 @@ from scripts.site import (
     expected_urls,
     make_base_urls,
     respond,
+    sitemap_urls,
 )
 
 CFG = SiteConfig(pages=50, links=5, hosts=2)
@@ -171,3 +173,32 @@ def test_config_is_validated() -> None:
         SiteConfig(pages=0)
     with pytest.raises(ValueError, match="base URLs"):
         expected_urls(CFG, BASES[:1])
+
+
+def test_sitemaps_are_off_by_default() -> None:
+    assert respond(CFG, 0, "/robots.txt", BASES)[2] == ROBOTS_TXT.encode()
+    for path in ("/sitemap_index.xml", "/sitemaps/pages.xml", "/orphan/0", "/sitemap.xml"):
+        assert respond(CFG, 0, path, BASES)[0] == 404
+    assert sitemap_urls(CFG, BASES) == []
+
+
+def test_sitemaps_list_what_the_ground_truth_says() -> None:
+    cfg = SiteConfig(pages=50, links=5, hosts=2, sitemaps=True)
+    listed: list[str] = []
+    for host, base in enumerate(BASES):
+        status, _, robots = respond(cfg, host, "/robots.txt", BASES)
+        assert f"Sitemap: {base}sitemap_index.xml" in robots.decode()
+        index = parse_sitemap(respond(cfg, host, "/sitemap_index.xml", BASES)[2], 1 << 20, 2048)
+        assert index.kind == "index" and len(index.urls) == 3
+        for url in index.urls:
+            path = url.removeprefix(base.rstrip("/"))
+            status, headers, body = respond(cfg, host, path, BASES)
+            content = parse_sitemap(body, 1 << 20, 2048)
+            assert status == 200 and content.error_kind is None, url
+            listed.extend(content.urls)
+        assert respond(cfg, host, "/orphan/0", BASES)[0] == 200
+    assert listed == sitemap_urls(cfg, BASES)
+    assert f"{H0}p/2" not in listed and f"{H0}p/4" in listed  # linked, left out / listed
+    records = expected_records(cfg, BASES)
+    assert f"{H1}orphan/1" in records and records[f"{H1}orphan/1"].depth == 0
+    assert f"{H0}private/secret" not in records  # listed, but robots.txt disallows it

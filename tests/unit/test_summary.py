@@ -280,7 +280,14 @@ def test_json_has_one_key_per_section() -> None:
         "hosts",
         "slowest_pages",
     ]
-    assert result["totals"] == {"pages": 9, "ok": 4, "failed": 5, "bytes": 900, "retries": 2}
+    assert result["totals"] == {
+        "pages": 9,
+        "ok": 4,
+        "failed": 5,
+        "bytes": 900,
+        "retries": 2,
+        "plugin_errors": 0,
+    }
     assert result["by_status"] == {"200": 4, "404": 1, "410": 1, "500": 1}
     assert result["broken_links"]["total"] == 5
     assert result["broken_links"]["items"] == [
@@ -367,3 +374,13 @@ def test_cli_unreadable_file_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFix
     bad.write_text('{"pages": [', encoding="utf-8")
     assert main([str(bad)]) == 2
     assert capsys.readouterr().err.startswith(f"crawler-summary: cannot read {bad}: ")
+
+
+def test_plugin_errors_are_counted_not_failed() -> None:
+    data = _crawl()
+    data["pages"][0]["plugin_error"] = "ValueError: no price"
+    result = summarize(data)
+    assert result.stats.plugin_errors == 1 and result.stats.failed == 5
+    assert to_json(result)["totals"]["plugin_errors"] == 1
+    assert "plugin errors: 1 page" in to_text(result).splitlines()
+    assert "plugin errors" not in to_text(summarize(_crawl()))
