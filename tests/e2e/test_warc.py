@@ -18,7 +18,15 @@ import brotli
 import pytest
 
 from crawler.warc_files import machine_name
-from scripts.site import SiteConfig, SiteServer, expected_urls
+from scripts.site import (
+    SITEMAP_GZ_PATH,
+    SITEMAP_INDEX_PATH,
+    SITEMAP_TEXT_PATH,
+    SITEMAP_XML_PATH,
+    SiteConfig,
+    SiteServer,
+    expected_urls,
+)
 from tests.helpers.crawler_cli import Crawl, RunCrawler, StartCrawler, run_crawler
 from tests.helpers.hostile import HostileServer, Peer
 from tests.helpers.processes import has_exited, wait_for, worker_pids
@@ -339,6 +347,27 @@ def test_a_new_file_past_warc_max_size(
         assert path.stat().st_size <= max_size or len(types) == 3
     archived = {r.headers["WARC-Target-URI"] for r in records if r.type == "response"}
     assert {p["url"] for p in result.pages} <= archived
+
+
+def test_sitemap_fetches_are_archived(
+    tmp_path: Path, crawl: RunCrawler, site_server: Callable[[SiteConfig], SiteServer]
+) -> None:
+    site = site_server(SiteConfig(pages=20, links=3, sitemaps=True))
+    result = crawl(site.base_urls[0], "--sitemaps", "--warc", str(tmp_path / "warc"))
+    assert result.code == 0, result.stderr
+    files = warc_files(tmp_path / "warc")
+    checked = warcio_check(files)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    responses = responses_by_uri(read_records(files))
+    base = site.base_urls[0].rstrip("/")
+    sitemap_paths = [SITEMAP_INDEX_PATH, SITEMAP_XML_PATH, SITEMAP_GZ_PATH, SITEMAP_TEXT_PATH]
+    for path in sitemap_paths:
+        assert [r.http_status for r in responses[base + path]] == ["200"], path
+    assert {f["url"] for f in result.out["sitemaps"]["files"]} == {
+        base + path for path in sitemap_paths
+    }
+    # Their bytes as served: the gzip sitemap stays gzip.
+    assert responses[base + SITEMAP_GZ_PATH][0].payload[:2] == b"\x1f\x8b"
 
 
 def test_a_replaced_worker_writes_new_files_and_every_file_passes_warcio_check(
