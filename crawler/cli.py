@@ -41,6 +41,7 @@ examples:
   crawler https://example.com/ -o site.json
   crawler https://example.com/ --delay 0.5 --per-host 2 --max-pages 500
   crawler --seeds seeds.txt --procs 4 --threads 16 --jsonl out.jsonl
+  crawler https://example.com/ --report report.html   # also the HTML report
   crawler https://example.com/docs/ --allow /docs/ --reject-ext pdf,zip
   crawler --seeds seeds.txt --state crawl-state   # after Ctrl-C, the same command resumes
   crawler https://example.com/ --warc archive/     # also keep every exchange as WARC
@@ -163,6 +164,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add("--jsonl", metavar="PATH", help="also append each page record as a JSON line")
 
     g = _Group(p, "extraction (in the worker processes)")
+    g.add(
+        "--report",
+        metavar="PATH",
+        help="also write the HTML report there at the end (as python -m crawler.report does)",
+    )
     g.add(
         "--extract",
         action="append",

@@ -21,6 +21,7 @@ from crawler.memory_frontier import MemoryFrontier
 from crawler.pool import WorkerPool
 from crawler.progress import Progress
 from crawler.recorder import Recorder
+from crawler.report_path import report_path_problem
 from crawler.resolve import seed_guard
 from crawler.settings import Settings
 from crawler.spill import SpillOverflow
@@ -49,6 +50,8 @@ def run_crawl(
 ) -> Outcome:
     """Crawl and write out.json; UsageError (before any request) if an output cannot be used."""
     started_at = time.time()
+    if settings.report is not None:
+        _check_report_path(settings)
     archive = plan_archive(settings, started_at)  # --warc DIR made, or exit 2
     try:
         recorder = Recorder.open(settings, seeds, rejected_seeds)
@@ -84,7 +87,41 @@ def run_crawl(
         overflow.close()
         recorder.close()
     failed = failed or out_path != settings.out
+    if settings.report is not None and out_path is not None:
+        try:
+            failed = not _write_report(out_path, settings.report) or failed
+        except KeyboardInterrupt:  # a second interrupt: the result is written, not the report
+            log.error(
+                "interrupted: --report %s not written (the result is in %s)",
+                settings.report,
+                out_path,
+            )
+            interrupted = True
     return Outcome(complete, interrupted, failed, header["stats"], out_path)
+
+
+def _check_report_path(settings: Settings) -> None:
+    others = [("--out", settings.out), ("--jsonl", settings.jsonl)]
+    problem = report_path_problem(settings.report or "", others)
+    if problem is not None:
+        raise UsageError(problem)
+
+
+def _write_report(out_path: str, report: str) -> bool:
+    """--report: the HTML report of the out.json just written (also of an interrupted
+    crawl), read back from that file. False, with one error line, if it cannot be
+    written: out.json is there all the same, and the run counts as failed (exit 1)."""
+    # Imported here: Jinja2 is needed at the end of a crawl that asks for a report only.
+    from crawler.report import write_report
+
+    try:
+        written = write_report(out_path, report)
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        log.error("cannot write --report %s: %s", report, reason)
+        return False
+    log.info("report: %s (%d pages, %d kB)", written.path, written.pages, written.size // 1000)
+    return True
 
 
 def _write_result(recorder: Recorder, header: dict[str, Any], settings: Settings) -> str | None:

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crawler.checkpoint import CrawlState, Loaded
 from crawler.errors import UsageError
 from crawler.output import RecordSink, check_output_paths, dumps
 from crawler.records import Stats, iso_time
 from crawler.settings import Settings
+
+if TYPE_CHECKING:  # cluster_records needs redis and imports OUT_VERSION from here
+    from crawler.cluster_records import ClusterRecords
 
 log = logging.getLogger(__name__)
 
@@ -45,19 +49,33 @@ class Recorder:
         rejected_seeds: Sequence[dict[str, Any]],
         sink: RecordSink,
         state: CrawlState | None = None,
+        *,
+        cluster: ClusterRecords | None = None,
+        started_at: float | None = None,
     ) -> None:
+        """`cluster`: a crawl on many machines (--frontier redis://…): every record also
+        gets "machine" and goes to Redis, and each commit stores this machine's stats
+        there, with `started_at` (default: now) and, at the end, the time it ended."""
         self._settings = settings
         self._seeds = list(seeds)
         self._rejected_seeds = list(rejected_seeds)
         self._sink = sink
         self._state = state
+        self._cluster = cluster
+        self._started_at = time.time() if started_at is None else started_at
         self._dirty = False  # something to commit to the state
         self.stats = Stats()
         self.elapsed_before_s = 0.0  # of the earlier runs of a resumed crawl
 
     @classmethod
     def open(
-        cls, settings: Settings, seeds: Sequence[str], rejected_seeds: Sequence[dict[str, Any]]
+        cls,
+        settings: Settings,
+        seeds: Sequence[str],
+        rejected_seeds: Sequence[dict[str, Any]],
+        *,
+        cluster: ClusterRecords | None = None,
+        started_at: float | None = None,
     ) -> Recorder:
         """Open the outputs and the checkpoint; UsageError if one cannot be used.
 
@@ -73,7 +91,9 @@ class Recorder:
         except UsageError:
             sink.abandon()
             raise
-        return cls(settings, seeds, rejected_seeds, sink, state)
+        return cls(
+            settings, seeds, rejected_seeds, sink, state, cluster=cluster, started_at=started_at
+        )
 
     @property
     def resuming(self) -> bool:
@@ -122,6 +142,9 @@ class Recorder:
         A chain that ended at a URL seen elsewhere does not list that URL: it may still
         be pending, and its own record will mark it.
         """
+        if self._cluster is not None:
+            record = {**record, "machine": self._cluster.machine}
+            self._cluster.add(record)
         self.stats.add(record)
         self.stats.dropped_links += dropped_links
         if self._state is None:
@@ -135,8 +158,18 @@ class Recorder:
     ) -> None:
         """Checkpoint what changed since the last call; stream committed records to --jsonl.
 
-        `elapsed_s`: of this run so far (0 until it ends).
+        `elapsed_s`: of this run so far (0 until it ends). In a cluster crawl, every
+        call also stores the new records and the stats in Redis (redis.RedisError if it
+        cannot: the records are kept for the next call).
         """
+        if self._cluster is not None:
+            ended = elapsed_s > 0
+            self._cluster.flush(
+                self.stats,
+                started_at=self._started_at,
+                finished_at=time.time() if ended else None,
+                complete=complete,
+            )
         if self._state is None or not (self._dirty or force):
             return
         counters: dict[str, Any] = self.stats.counters()

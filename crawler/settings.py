@@ -44,6 +44,7 @@ class Settings:
     threads: int = 8
     out: str = "out.json"
     jsonl: str | None = None
+    report: str | None = None  # the HTML report, written at the end (crawler/report.py)
     max_depth: int = 5
     max_pages: int = 0
     scope: str = "host"
@@ -90,7 +91,7 @@ FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 _TUPLE_FIELDS = {"seed", "allow", "deny", "header", "accept_ext", "reject_ext", "extract"}
 # File extensions: "gz, .TAR.gz" -> ("gz", "tar.gz"); a list or one comma-separated string.
 _EXTENSION_FIELDS = {"accept_ext", "reject_ext"}
-_OPTIONAL_STR = {"seeds", "jsonl", "state", "plugin", "warc"}
+_OPTIONAL_STR = {"seeds", "jsonl", "report", "state", "plugin", "warc"}
 
 
 def _split_header(text: str) -> tuple[str, str]:

@@ -5,30 +5,35 @@ chains, external links, per-host counts, depth cut-offs and the slowest pages, a
 JSON (`--format json`: one object, a key per section) or CSV (`--format csv`: one row
 per page record; columns in CSV_COLUMNS).
 
-Read-only, and one pass: out.json is read as a stream, record by record, and each record
-is folded into counters, so a 200 000-record file is never held whole. "ok" and "failed"
-are records.Stats' own rule (failed = an error or a status of 400 and up), so the figures
-are exactly out.json's stats.
+The figures are crawler.figures' (read-only, one pass over out.json as a stream, so a
+200 000-record file is never held whole; "ok" and "failed" exactly as out.json's stats
+count them), the same the HTML report (crawler.report) shows: this module only renders
+them.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import heapq
 import json
 import os
 import sys
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any
 
-from crawler.out_reader import read_out_json
-from crawler.records import Stats
-from crawler.urls import host_key
+from crawler.figures import (
+    NOT_FOLLOWED,
+    TOP_DEFAULT,
+    Figures,
+    HostCounts,
+    LinkedUrl,
+    SlowPage,
+    from_data,
+    from_stream,
+)
 
-TOP_DEFAULT = 10  # entries per list; --top 0 shows every entry
+__all__ = ["HostCounts", "LinkedUrl", "SlowPage", "Summary", "summarize", "summarize_stream"]
+
 LINKERS_SHOWN = 3  # pages named per broken or external link; the rest is "(+N more)"
 FORMATS = ("text", "json", "csv")
 # --format csv: one row per page record, in out.json's order.
@@ -40,216 +45,19 @@ CSV_COLUMNS = (
     "referrer",  # empty for seeds
     "links_in",  # how many other recorded pages link to the url
 )
-# stats counters that the records cannot rebuild, with how the text names them.
-NOT_FOLLOWED = (
-    ("robots_excluded", "URL", "disallowed by robots.txt"),
-    ("out_of_scope", "URL", "out of scope"),
-    ("rejected", "URL", "rejected by --accept-ext/--reject-ext"),
-    ("dropped_links", "link", "longer than --max-url-length"),
-    ("duplicates", "link", "to URLs already seen"),
-)
 
-
-# ---- the summary's sections ------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class LinkedUrl:
-    """A URL other recorded pages link to: a broken page, a redirect, an external link."""
-
-    url: str
-    status: int | None  # None: no answer, or not fetched (`fetched` says which)
-    error_kind: str | None
-    links_in: int = 0  # other recorded pages whose links hold it
-    linked_from: tuple[str, ...] = ()  # the first LINKERS_SHOWN of them, in out.json's order
-    fetched: bool = True
-    message: str | None = None  # the error's message
-    referrer: str | None = None  # where it was found: shown when no page links to it
-    depth: int | None = None
-    chain: tuple[str, ...] = ()  # a redirect's URLs, from url to final_url
-
-
-@dataclass(frozen=True, slots=True)
-class HostCounts:
-    host: str
-    pages: int
-    ok: int
-    failed: int
-
-
-@dataclass(frozen=True, slots=True)
-class SlowPage:
-    url: str
-    elapsed_ms: float
-    status: int | None
-    error_kind: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Summary:
-    """Everything the formats show. Lists are complete and sorted, worst first, except
-    `slowest`, which holds the `top` slowest pages only."""
-
-    top: int
-    header: dict[str, Any]  # out.json's top-level fields but "pages"
-    stats: Stats  # folded from the records: ok/failed exactly as out.json counts them
-    by_depth: dict[int, int]
-    broken: list[LinkedUrl]
-    redirects: list[LinkedUrl]
-    external: list[LinkedUrl]
-    external_hosts: int
-    hosts: list[HostCounts]
-    slowest: list[SlowPage]
-    rows: list[tuple[str, int | None, str | None, int | None, str | None, int]] = field(
-        default_factory=list
-    )  # CSV_COLUMNS, only when asked for
-
-
-class _Fold:
-    """Records in, one at a time; a Summary out. Keeps per record only what a section
-    needs: a count per link target, the first few pages linking to each, the outcome
-    of each URL (for external links), and the records that are broken or redirected."""
-
-    def __init__(self, top: int, keep_rows: bool) -> None:
-        self._top = top
-        self._keep_rows = keep_rows
-        self._stats = Stats()
-        self._seq = 0
-        self._by_depth: Counter[int] = Counter()
-        self._hosts: dict[str, list[int]] = {}  # host -> [pages, ok, failed]
-        self._root_hosts: set[str] = set()  # of depth-0 records: the seeds, if none listed
-        self._links_in: dict[str, int] = {}
-        self._linkers: dict[str, list[str]] = {}
-        self._outcome: dict[str, tuple[int | None, str | None]] = {}
-        self._broken: list[LinkedUrl] = []  # links_in and linked_from filled in at the end
-        self._redirected: list[LinkedUrl] = []
-        self._slowest: list[tuple[float, int, SlowPage]] = []  # a min-heap of `top`
-        self._rows: list[tuple[str, int | None, str | None, int | None, str | None]] = []
-
-    def add(self, record: dict[str, Any]) -> None:
-        url: str = record["url"]
-        # records.Stats decides ok/failed; asking it keeps one rule for both.
-        failed_before = self._stats.failed
-        self._stats.add(record)
-        failed = self._stats.failed != failed_before
-        status = record.get("status")
-        error = record.get("error")
-        kind = error.get("kind") if error else None
-        depth = record.get("depth")
-        self._outcome[url] = (status, kind)
-        host = host_key(url)
-        counts = self._hosts.setdefault(host, [0, 0, 0])
-        counts[0] += 1
-        counts[2 if failed else 1] += 1
-        if depth is not None:
-            self._by_depth[depth] += 1
-        if depth == 0 and record.get("referrer") is None:
-            self._root_hosts.add(host)
-        if failed or record.get("redirects"):
-            entry = _entry(record, status, kind, depth)
-            if failed:
-                self._broken.append(entry)
-            if record.get("redirects"):
-                self._redirected.append(entry)
-        self._add_links(url, record.get("final_url"), record.get("links") or ())
-        self._add_timing(url, record.get("elapsed_ms"), status, kind)
-        if self._keep_rows:
-            self._rows.append((url, status, kind, depth, record.get("referrer")))
-
-    def _add_links(self, url: str, final_url: str | None, links: Iterable[str]) -> None:
-        links_in, linkers = self._links_in, self._linkers
-        for link in links:
-            if link == url or link == final_url:  # a page linking to itself
-                continue
-            seen = links_in.get(link, 0)
-            links_in[link] = seen + 1
-            if seen < LINKERS_SHOWN:
-                linkers.setdefault(link, []).append(url)
-
-    def _add_timing(
-        self, url: str, elapsed_ms: float | None, status: int | None, kind: str | None
-    ) -> None:
-        if elapsed_ms is None:
-            return
-        self._seq += 1
-        # Ties go to the earlier record: the heap's least is the latest of the fastest.
-        item = (elapsed_ms, -self._seq, SlowPage(url, elapsed_ms, status, kind))
-        if not self._top or len(self._slowest) < self._top:
-            heapq.heappush(self._slowest, item)
-        elif item[:2] > self._slowest[0][:2]:
-            heapq.heapreplace(self._slowest, item)
-
-    def finish(self, header: dict[str, Any]) -> Summary:
-        seeds = header.get("seeds")
-        if isinstance(seeds, list) and seeds:
-            seed_hosts = {host_key(seed) for seed in seeds}
-        else:
-            seed_hosts = self._root_hosts
-        external = [
-            self._with_links(
-                LinkedUrl(
-                    link, *self._outcome.get(link, (None, None)), fetched=link in self._outcome
-                )
-            )
-            for link in self._links_in
-            if host_key(link) not in seed_hosts
-        ]
-        return Summary(
-            top=self._top,
-            header=header,
-            stats=self._stats,
-            by_depth=dict(sorted(self._by_depth.items())),
-            broken=_most_linked(map(self._with_links, self._broken)),
-            redirects=_most_linked(map(self._with_links, self._redirected)),
-            external=_most_linked(external),
-            external_hosts=len({host_key(entry.url) for entry in external}),
-            hosts=[
-                HostCounts(host, *counts)
-                for host, counts in sorted(self._hosts.items(), key=lambda i: (-i[1][0], i[0]))
-            ],
-            slowest=[item[2] for item in sorted(self._slowest, reverse=True)],
-            rows=[(*row, self._links_in.get(row[0], 0)) for row in self._rows],
-        )
-
-    def _with_links(self, entry: LinkedUrl) -> LinkedUrl:
-        return replace(
-            entry,
-            links_in=self._links_in.get(entry.url, 0),
-            linked_from=tuple(self._linkers.get(entry.url, ())),
-        )
-
-
-def _entry(record: dict[str, Any], status: int | None, kind: str | None, depth: Any) -> LinkedUrl:
-    """What the broken-links and redirects sections keep of a record: not its links."""
-    error = record.get("error")
-    return LinkedUrl(
-        record["url"],
-        status,
-        kind,
-        message=error.get("message") if error else None,
-        referrer=record.get("referrer"),
-        depth=depth,
-        chain=(*(record.get("redirects") or ()), record.get("final_url") or record["url"]),
-    )
-
-
-def _most_linked(entries: Iterable[LinkedUrl]) -> list[LinkedUrl]:
-    return sorted(entries, key=lambda entry: (-entry.links_in, entry.url))
+# The summary is the crawl's figures (crawler.figures, shared with the HTML report).
+Summary = Figures
 
 
 def summarize_stream(stream: IO[str], top: int = TOP_DEFAULT, keep_rows: bool = False) -> Summary:
     """The summary of the out.json in `stream`, read once, record by record."""
-    fold = _Fold(top, keep_rows)
-    header = read_out_json(stream, fold.add)
-    return fold.finish(header)
+    return from_stream(stream, top, keep_rows, LINKERS_SHOWN)
 
 
 def summarize(data: Mapping[str, Any], top: int = TOP_DEFAULT, keep_rows: bool = False) -> Summary:
     """The summary of an out.json object already in memory."""
-    fold = _Fold(top, keep_rows)
-    for record in data.get("pages") or ():
-        fold.add(record)
-    return fold.finish({key: value for key, value in data.items() if key != "pages"})
+    return from_data(data, top, keep_rows, LINKERS_SHOWN)
 
 
 # ---- formats -----------------------------------------------------------------------------
@@ -292,15 +100,16 @@ def _overview(summary: Summary) -> list[str]:
         f"pages: {stats.pages}  ok: {stats.ok}  failed: {stats.failed}"
         f"  ({_size(stats.bytes)} read, {plural(stats.retries, 'retry')})"
     )
-    lines.append("by status: " + _counts(_by_status(stats), "page"))
-    lines.append("by error kind: " + _counts(_by_error(stats), "page"))
+    lines.append("by status: " + _counts(summary.by_status, "page"))
+    lines.append("by error kind: " + _counts(summary.by_error, "page"))
     if stats.plugin_errors:  # pages whose --plugin failed (they are not failed pages)
         lines.append(f"plugin errors: {plural(stats.plugin_errors, 'page')}")
-    if any(isinstance(file_stats.get(name), int) for name, _, _ in NOT_FOLLOWED):
+    counts = summary.not_followed
+    if counts is not None:
         not_followed = [
-            f"{plural(file_stats[name], noun)} {what}"
+            f"{plural(counts[name], noun)} {what}"
             for name, noun, what in NOT_FOLLOWED
-            if file_stats.get(name)
+            if counts.get(name)
         ]
         lines.append("not followed: " + (", ".join(not_followed) or "none"))
     lines.append(_depth_text(summary))
@@ -310,25 +119,12 @@ def _overview(summary: Summary) -> list[str]:
 def _depth_text(summary: Summary) -> str:
     by_depth = _counts({str(d): n for d, n in summary.by_depth.items()}, "page")
     line = f"by depth: {by_depth}"
-    beyond = (summary.header.get("stats") or {}).get("beyond_depth")
-    if isinstance(beyond, int):
-        max_depth = _max_depth(summary.header)
+    beyond = summary.beyond_depth
+    if beyond is not None:
+        max_depth = summary.max_depth
         limit = f" --max-depth {max_depth}" if max_depth is not None else " --max-depth"
         line += f"; {plural(beyond, 'URL')} not followed beyond{limit}"
     return line
-
-
-def _max_depth(header: Mapping[str, Any]) -> int | None:
-    value = (header.get("settings") or {}).get("max_depth")
-    return value if isinstance(value, int) else None
-
-
-def _by_status(stats: Stats) -> dict[str, int]:
-    return dict(sorted(stats.by_status.items(), key=lambda i: (len(i[0]), i[0])))
-
-
-def _by_error(stats: Stats) -> dict[str, int]:
-    return dict(sorted(stats.by_error.items(), key=lambda i: (-i[1], i[0])))
 
 
 def _counts(counts: Mapping[str, int], noun: str) -> str:
@@ -463,16 +259,12 @@ def to_json(summary: Summary) -> dict[str, Any]:
             "retries": stats.retries,
             "plugin_errors": stats.plugin_errors,
         },
-        "by_status": _by_status(stats),
-        "by_error": _by_error(stats),
-        "not_followed": {
-            name: file_stats[name]
-            for name, _, _ in NOT_FOLLOWED
-            if isinstance(file_stats.get(name), int)
-        },
+        "by_status": summary.by_status,
+        "by_error": summary.by_error,
+        "not_followed": summary.not_followed or {},
         "depth": {
             "pages_by_depth": {str(depth): n for depth, n in summary.by_depth.items()},
-            "max_depth": _max_depth(header),
+            "max_depth": summary.max_depth,
             "beyond_depth": file_stats.get("beyond_depth"),
         },
         "broken_links": _json_list(summary, summary.broken, _broken_json),

@@ -1,9 +1,10 @@
-"""The demo: serve the synthetic site, crawl it with --procs 4 --threads 8, summarise
-(crawler.summary, as `crawler-summary demo-out/out.json` prints it).
+"""The demo: serve the synthetic site, crawl it with --procs 4 --threads 8 and --report,
+summarise (crawler.summary, as `crawler-summary demo-out/out.json` prints it) and print
+where the HTML report is (demo-out/report.html).
 
 Run through scripts/demo.sh, which sets up the virtualenv first. The site runs as its
 own process (python -m scripts.site), started here and stopped here by PID; the crawl
-is the real CLI. Output goes to demo-out/ (out.json, seeds.txt, expected.txt).
+is the real CLI. Output goes to demo-out/ (out.json, report.html, seeds.txt, expected.txt).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def main(argv: list[str]) -> int:
     OUT_DIR.mkdir(exist_ok=True)
     expected_path = OUT_DIR / "expected.txt"
     expected_path.unlink(missing_ok=True)
+    (OUT_DIR / "report.html").unlink(missing_ok=True)  # never show an earlier run's
     site = subprocess.Popen(
         [sys.executable, "-m", "scripts.site", *SITE_ARGS, "--expected", str(expected_path)],
         cwd=ROOT,
@@ -52,9 +54,9 @@ def main(argv: list[str]) -> int:
         seeds = OUT_DIR / "seeds.txt"
         seeds.write_text("".join(f"{b}\n" for b in bases), encoding="utf-8")
         print(f"demo: site up at {', '.join(bases)}; crawling ...", file=sys.stderr)
-        out = OUT_DIR / "out.json"
+        out, report = OUT_DIR / "out.json", OUT_DIR / "report.html"
         cmd = [sys.executable, "-m", "crawler", "--seeds", str(seeds), "--procs", "4"]
-        cmd += ["--threads", "8", "--out", str(out), *argv]
+        cmd += ["--threads", "8", "--out", str(out), "--report", str(report), *argv]
         started = time.monotonic()
         code = subprocess.call(cmd, cwd=ROOT)
         print(f"demo: crawler exited {code} after {time.monotonic() - started:.1f} s\n")
@@ -80,6 +82,8 @@ def main(argv: list[str]) -> int:
     print(f"\nout.json: {out}")
     where = out.relative_to(ROOT)
     print(f"this summary again (or --format json|csv): python -m crawler.summary {where}")
+    if report.exists():
+        print(f"the HTML report (open it in a browser): {report}")
     return code
 
 

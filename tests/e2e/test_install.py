@@ -1,5 +1,5 @@
 """The package as a user installs it: build the wheel, install it into a fresh virtualenv,
-run both console scripts from a directory that is not the repository.
+run the console scripts from a directory that is not the repository.
 
 Offline: the wheel is built with the setuptools of the test's own environment
 (requirements.txt pins one new enough for pyproject.toml) instead of an isolated build
@@ -91,6 +91,8 @@ def test_wheel_installs_both_console_scripts(tmp_path: Path) -> None:
     usage = _run([str(venv / "bin" / "crawler"), "--help"], elsewhere)
     assert usage.stdout.startswith("usage: crawler")
     assert "--seeds" in usage.stdout
+    export_usage = _run([str(venv / "bin" / "crawler-export"), "--help"], elsewhere)
+    assert export_usage.stdout.startswith("usage: crawler-export")
 
     out = elsewhere / "out.json"
     _tiny_out_json(out)
@@ -109,3 +111,9 @@ def test_wheel_installs_both_console_scripts(tmp_path: Path) -> None:
     (broken,) = report["broken_links"]["items"]
     assert broken["url"] == "http://127.0.0.1:8000/gone"
     assert broken["linked_from"] == ["http://127.0.0.1:8000/"]
+
+    # The report's templates are package data: the installed crawler-report renders them.
+    made = _run([str(venv / "bin" / "crawler-report"), "out.json", "-o", "r.html"], elsewhere)
+    assert made.stderr.startswith("crawler-report: 2 pages -> r.html")
+    html = (elsewhere / "r.html").read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and "http://127.0.0.1:8000/gone" in html

@@ -64,7 +64,7 @@ def test_records_and_stats_end_in_out_json(tmp_path: Path) -> None:
     assert out["stats"]["pages"] == 2 and out["stats"]["ok"] == 1 and out["stats"]["failed"] == 1
     assert out["stats"]["dropped_links"] == 2 and out["stats"]["out_of_scope"] == 5
     assert out["stats"]["elapsed_s"] == 4.0 and out["stats"]["pages_per_s"] == 0.5
-    assert [p["url"] for p in out["pages"]] == ["http://a.test/", "http://a.test/x"]
+    assert out["pages"] == [record("http://a.test/"), record("http://a.test/x", 404)]  # no machine
 
 
 def test_a_resumed_crawl_gets_its_state_back(tmp_path: Path) -> None:
