@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crawler import cluster
-from crawler.cluster_records import ClusterRecords
+from crawler.cluster_records import ClusterRecords, machine_name
 from crawler.coordinator import Coordinator
 from crawler.errors import UsageError
 from crawler.frontier import Frontier
@@ -143,7 +143,7 @@ def _join(
     joined = cluster.join(
         client, name, cluster.document(settings, seeds, rejected_seeds), settings.frontier
     )
-    machine = cluster.machine_name()
+    machine = machine_name()
     log.info(
         "crawl %s on %s: %s as %s",
         name,

@@ -15,10 +15,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from crawler import PROJECT_URL, __version__
 from crawler.errors import UsageError
+
+MASK = "***"  # what a secret is written as
 
 # The environment variable that names a config file when --config does not.
 CONFIG_ENV = "CRAWLER_CONFIG"
@@ -115,13 +117,20 @@ def _split_header(text: str) -> tuple[str, str]:
 
 
 def masked_url(url: str) -> str:
-    """A frontier URL as it may be logged or written: its password as ***."""
+    """A frontier URL as it may be logged or written: its password (in the user part or
+    in a `password=` query argument, both of which redis-py reads) as ***."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    netloc = parts.netloc
+    if "@" in netloc:
+        user, _, host = netloc.rpartition("@")
+        if ":" in user:
+            user = user.split(":", 1)[0] + ":" + MASK
+        netloc = f"{user}@{host}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode([(k, MASK if k == "password" else v) for k, v in pairs], safe="*")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def default_settings() -> Settings:
