@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from crawler.budgets import PageBudget
+from crawler.budgets import Budget
 from crawler.frontier import Task
 
 
@@ -22,9 +22,7 @@ class Verdict(Enum):
     OVER_BUDGET = "over_budget"  # --max-pages or --max-pages-per-host is reached
 
 
-def admit(
-    task: Task, robots_allowed: bool, budget: PageBudget, host_refused: bool = False
-) -> Verdict:
+def admit(task: Task, robots_allowed: bool, budget: Budget, host_refused: bool = False) -> Verdict:
     """May `task`'s request start now?
 
     robots.txt fetches always may. A refused host's URLs are records all the same, so

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from crawler.backoff import is_retryable, retry_delay_s
+from crawler.cluster import SharedFrontier
 from crawler.depth_order import BreadthFirst
 from crawler.errors import ErrorKind
 from crawler.follow import plan_links
@@ -45,8 +46,11 @@ class Answers:
         robots: RobotsBook,
         order: BreadthFirst[tuple[Task, Result]],
         rng: random.Random,
+        *,
+        shared: SharedFrontier | None = None,
     ) -> None:
         self.settings = settings
+        self.shared = shared  # one crawl on many machines: robots.txt answers go to Redis
         self.scope = scope
         self.frontier = frontier
         self.recorder = recorder
@@ -79,7 +83,11 @@ class Answers:
         if not is_retryable(result.status, result.error_kind):
             return False
         if self.interrupted:
-            return True  # interrupted: no record; --state keeps the URL pending
+            # Interrupted: no record; --state keeps the URL pending, a shared frontier
+            # gets it back for the next run or another machine.
+            if self.shared is not None:
+                self.frontier.push([task], front=True)
+            return True
         task.retries += 1
         task.hop_retries += 1
         delay_s = retry_delay_s(task.hop_retries, result.retry_after, time.time(), self._rng)
@@ -113,6 +121,16 @@ class Answers:
             kind, message = refusal
             log.warning("%s; its URLs are not fetched (%s records)", message, kind)
         log.debug("robots.txt for %s: status %s, error %s", host, result.status, result.error_kind)
+        if self.shared is not None:
+            # Before the release: whichever machine takes the host's pages finds it.
+            answer = {
+                "status": result.status,
+                "error_kind": result.error_kind,
+                "body": result.body,
+                "blocked": blocked,
+                "error_message": result.error_message,
+            }
+            self.shared.store_robots(host, answer)
         self.frontier.release(host, policy.delay_s())
         if self.sitemaps is not None:
             self.sitemaps.on_robots(host, result.body)
@@ -136,11 +154,15 @@ class Answers:
             last_attempt=result,
             counted=True,
         )
+        if self.shared is not None:
+            # Held before it is queued: no other machine may take it before robots.txt.
+            self.ask_robots([hop.target])
         if not self.frontier.add([follow], front=True)[0]:
             # Seen elsewhere: its content is (or will be) in the record that fetched it.
             self.emit(task, result, redirects=hop.chain, final_url=hop.target)
             return
-        self.ask_robots([hop.target])
+        if self.shared is None:
+            self.ask_robots([hop.target])
 
     def refuse(self, task: Task, kind: ErrorKind, message: str) -> None:
         """A record that no worker attempted: the decision was made here (a redirect hop
@@ -185,9 +207,9 @@ class Answers:
 
     def follow(
         self, links: Sequence[str], nofollow: Sequence[str], depth: int, referrer: str
-    ) -> int:
+    ) -> None:
         """Queue the links (of a page, or a sitemap's URLs at depth 0) that are to be
-        followed and not seen yet; how many were queued."""
+        followed and not seen yet (those seen already counted in stats.duplicates)."""
         settings = self.settings
         plan = plan_links(
             links,
@@ -199,8 +221,8 @@ class Answers:
             settings.reject_ext,
         )
         stats = self.recorder.stats
-        stats.out_of_scope += self._give_up(plan.out_of_scope)
-        stats.rejected += self._give_up(plan.rejected)
+        self._give_up(plan.out_of_scope, "out_of_scope")
+        self._give_up(plan.rejected, "rejected")
         if plan.beyond_depth:
             # Not marked seen: a resumed crawl with a higher --max-depth must find them.
             # Those not seen (crawled or queued) already count, once each.
@@ -211,38 +233,59 @@ class Answers:
                 if not is_seen and key not in beyond:
                     beyond.add(key)
                     stats.beyond_depth += 1
-        if not plan.follow:
-            return 0
-        tasks = [Task(url=link, depth=depth, referrer=referrer) for link in plan.follow]
-        queued = self.queue(tasks)
-        stats.duplicates += len(plan.follow) - queued
-        return queued
+        if plan.follow:
+            self.queue(
+                [Task(url=link, depth=depth, referrer=referrer) for link in plan.follow],
+                links=True,
+            )
 
-    def _give_up(self, urls: Sequence[str]) -> int:
-        """Mark links never to be followed as seen; how many were new (counted once each)."""
+    def _give_up(self, urls: Sequence[str], counter: str) -> None:
+        """Mark links never to be followed as seen; those new are counted (once each) in
+        the stats `counter` (with a shared frontier, when the next call to Redis answers)."""
         if not urls:
-            return 0
-        marked = self.frontier.mark_seen(urls)
-        new = [url for url, is_new in zip(urls, marked, strict=True) if is_new]
-        self.recorder.given_up(new)
-        return len(new)
+            return
 
-    def queue(self, tasks: Sequence[Task]) -> int:
-        """Queue new page records (unless seen already); how many were new."""
-        added = self.frontier.add(tasks)
-        new = [task for task, is_new in zip(tasks, added, strict=True) if is_new]
-        for task in new:
-            self.recorder.queued(task.url, task.depth, task.referrer)
-            self.order.open(task.depth)
-        self.ask_robots([task.url for task in new])
-        return len(new)
+        def marked(new_flags: list[bool]) -> None:
+            new = [url for url, is_new in zip(urls, new_flags, strict=True) if is_new]
+            self.recorder.given_up(new)
+            stats = self.recorder.stats
+            setattr(stats, counter, getattr(stats, counter) + len(new))
+
+        if self.shared is not None:
+            self.shared.mark_seen_later(urls, marked)
+        else:
+            marked(self.frontier.mark_seen(urls))
+
+    def queue(self, tasks: Sequence[Task], *, links: bool = False) -> None:
+        """Queue new page records (unless seen already); `links`: a page's links, those
+        seen already counted in stats.duplicates."""
+
+        def queued(added: list[bool]) -> None:
+            new = [task for task, is_new in zip(tasks, added, strict=True) if is_new]
+            for task in new:
+                self.recorder.queued(task.url, task.depth, task.referrer)
+                self.order.open(task.depth)
+            if links:
+                self.recorder.stats.duplicates += len(tasks) - len(new)
+            if self.shared is None:
+                self.ask_robots([task.url for task in new])
+
+        if self.shared is None:
+            queued(self.frontier.add(tasks))
+            return
+        # Hosts held for robots.txt before their pages are queued (another machine could
+        # take them in between), both with the next call to Redis: one round trip for
+        # every page answered in between.
+        self.ask_robots([task.url for task in tasks])
+        self.shared.add_later(tasks, queued)
 
     def ask_robots(self, urls: Sequence[str]) -> None:
         """Fetch robots.txt of each new host first; its other tasks wait meanwhile."""
         for url in urls:
             host = host_key(url)
             if self.robots.needs_fetch(host):
-                self.frontier.hold(host)
-                self.frontier.push(
-                    [Task(url=robots_url(url), depth=0, robots=True, robots_for=host)]
-                )
+                task = Task(url=robots_url(url), depth=0, robots=True, robots_for=host)
+                if self.shared is not None:
+                    self.shared.ask_robots_later(task)  # in order, before the pages
+                else:
+                    self.frontier.ask_robots(task)

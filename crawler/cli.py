@@ -26,6 +26,7 @@ from crawler.seeds import parse_seeds, read_seed_lines, shown
 from crawler.settings import (
     CONFIG_ENV,
     FIELDS,
+    FRONTIER_ENV,
     LOG_LEVELS,
     SCOPES,
     Settings,
@@ -45,6 +46,7 @@ examples:
   crawler https://example.com/docs/ --allow /docs/ --reject-ext pdf,zip
   crawler --seeds seeds.txt --state crawl-state   # after Ctrl-C, the same command resumes
   crawler https://example.com/ --warc archive/     # also keep every exchange as WARC
+  crawler --seeds seeds.txt --frontier redis://redis-host:6379/0   # on every machine
 
 configuration:
   The defaults shown are built in. A TOML file named by --config PATH or by the
@@ -56,7 +58,8 @@ exit codes:
   0    the crawl finished (failed pages are records in the output, not a failed run)
   2    bad usage or input, found before the first request; the last line names it
   130  interrupted (SIGINT/SIGTERM): the output is written with "complete": false
-  1    an internal failure; whatever was crawled is still written
+  1    an internal failure, or Redis lost for --redis-timeout; whatever was
+       crawled is still written
 """
 
 
@@ -203,6 +206,22 @@ def build_parser() -> argparse.ArgumentParser:
     g.add("--state", metavar="DIR", help="checkpoint the crawl here; the same command resumes")
     g.add("--config", metavar="PATH", help=f"TOML settings (default: ${CONFIG_ENV}, else none)")
 
+    g = _Group(p, "many machines (one crawl shared through Redis)")
+    g.add(
+        "--frontier",
+        metavar="URL",
+        help=f"'memory', or redis://[:password@]host[:port][/db]: every machine running "
+        f"the same command shares the crawl (also ${FRONTIER_ENV})",
+    )
+    g.add("--crawl", metavar="NAME", help="the crawl's name in Redis")
+    g.add("--lease-ttl", type=float, metavar="SECONDS", help="a host stays owned this long")
+    g.add(
+        "--redis-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="stop (exit 1) after this long without Redis",
+    )
+
     g = _Group(p, "logging")
     g.add("--log-level", metavar="LEVEL", help=", ".join(LOG_LEVELS))
     g.add("--progress", action=argparse.BooleanOptionalAction, help="live progress bar")
@@ -232,6 +251,8 @@ def _shown_default(key: str) -> str | None:
         return "the number of CPUs"  # a default_factory: it follows the machine
     if key == "progress":
         return "on when stderr is a terminal"  # None in Settings
+    if key == "crawl":
+        return "derived from the seeds, --scope, --allow and --deny"
     value = field.default
     if value is None or value == ():
         return "none"

@@ -9,26 +9,35 @@ fallback file, named in one error line, and the run counts as failed (exit 1).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from crawler import cluster
+from crawler.cluster_records import ClusterRecords, machine_name
 from crawler.coordinator import Coordinator
 from crawler.errors import UsageError
+from crawler.frontier import Frontier
 from crawler.memory_frontier import MemoryFrontier
 from crawler.pool import WorkerPool
 from crawler.progress import Progress
 from crawler.recorder import Recorder
+from crawler.redis_budget import RedisBudget
+from crawler.redis_frontier import RedisFrontier, RedisLost, connect
 from crawler.report_path import report_path_problem
 from crawler.resolve import seed_guard
-from crawler.settings import Settings
+from crawler.settings import Settings, masked_url
 from crawler.spill import SpillOverflow
 from crawler.warc_files import forget_archive, plan_archive
 from crawler.worker_entry import worker_context
 
 log = logging.getLogger(__name__)
+
+# The longest one Redis call may wait for an answer.
+CALL_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +57,25 @@ def run_crawl(
     rejected_seeds: Sequence[dict[str, Any]],
     progress: Progress,
 ) -> Outcome:
-    """Crawl and write out.json; UsageError (before any request) if an output cannot be used."""
+    """Crawl and write out.json; UsageError (before any request) if an output cannot be used
+    or, with a shared frontier, Redis cannot be reached or holds another crawl."""
     started_at = time.time()
     if settings.report is not None:
         _check_report_path(settings)
+    shared: RedisFrontier | None = None
+    machine = None
+    if settings.shared:
+        settings, shared, machine = _join(settings, seeds, rejected_seeds)
+    records = None
+    if shared is not None:
+        assert settings.crawl is not None and machine is not None  # _join named them
+        # Every record also goes to Redis (with "machine"), for python -m crawler.export.
+        records = ClusterRecords(shared.client, settings.crawl, machine, call=shared.call)
     archive = plan_archive(settings, started_at)  # --warc DIR made, or exit 2
     try:
-        recorder = Recorder.open(settings, seeds, rejected_seeds)
+        recorder = Recorder.open(
+            settings, seeds, rejected_seeds, cluster=records, started_at=started_at
+        )
     except UsageError:
         forget_archive(archive)  # a refusal leaves nothing behind
         raise
@@ -62,7 +83,7 @@ def run_crawl(
     try:
         loaded = recorder.resume()
         progress.start(resumed=recorder.stats.pages)
-        frontier = MemoryFrontier(
+        frontier: Frontier = shared or MemoryFrontier(
             delay_s=settings.delay,
             per_host=settings.per_host,
             clock=time.monotonic,
@@ -70,15 +91,31 @@ def run_crawl(
         )
         guard = seed_guard(seeds, settings.allow_private, settings.timeout)
         pool = WorkerPool(settings, worker_context(), guard, archive)
-        coordinator = Coordinator(settings, seeds, frontier, pool, recorder)
+        budget = None
+        if shared is not None:
+            budget = RedisBudget(
+                shared.client,
+                shared.prefix,
+                settings.max_pages,
+                settings.max_pages_per_host,
+                call=shared.call,
+            )
+        coordinator = Coordinator(
+            settings, seeds, frontier, pool, recorder, shared=shared, budget=budget
+        )
         complete = interrupted = failed = False
         try:
             result = coordinator.run(progress, loaded)
             complete, interrupted = result.complete, result.interrupted
+        except RedisLost as exc:
+            log.error("%s; writing what was fetched; run the same command again to resume", exc)
+            failed = True
         except Exception:  # not KeyboardInterrupt: a second interrupt leaves at once
             log.exception("internal error; writing what was crawled")
             failed = True
         progress.close()  # before the summary and any log line of the write
+        if shared is not None:
+            log.debug("Redis: %d round trips", shared.round_trips)
         header = recorder.header(complete=complete, started_at=started_at, finished_at=time.time())
         if coordinator.sitemaps is not None:
             header["sitemaps"] = coordinator.sitemaps.to_json()
@@ -98,6 +135,40 @@ def run_crawl(
             )
             interrupted = True
     return Outcome(complete, interrupted, failed, header["stats"], out_path)
+
+
+def _join(
+    settings: Settings, seeds: Sequence[str], rejected_seeds: Sequence[dict[str, Any]]
+) -> tuple[Settings, RedisFrontier, str]:
+    """Join (or start) the crawl in Redis: the settings with its name, the frontier, and
+    this machine's name. UsageError if Redis is unreachable or holds another crawl."""
+    name = settings.crawl or cluster.crawl_name(cluster.identity(settings, seeds))
+    settings = dataclasses.replace(settings, crawl=name)
+    # One call waits at most this long; a longer outage is retried up to --redis-timeout.
+    client = connect(settings.frontier, min(CALL_TIMEOUT_S, settings.redis_timeout))
+    joined = cluster.join(
+        client, name, cluster.document(settings, seeds, rejected_seeds), settings.frontier
+    )
+    machine = machine_name()
+    log.info(
+        "crawl %s on %s: %s as %s",
+        name,
+        masked_url(settings.frontier),
+        joined,
+        machine,
+    )
+    frontier = RedisFrontier(
+        client,
+        crawl=name,
+        owner=machine,
+        delay_s=settings.delay,
+        per_host=settings.per_host,
+        lease_ttl_s=settings.lease_ttl,
+        timeout_s=settings.redis_timeout,
+    )
+    if joined == cluster.REOPENED:
+        log.info("%d URLs held back by the earlier limits go on", frontier.requeue_held())
+    return settings, frontier, machine
 
 
 def _check_report_path(settings: Settings) -> None:

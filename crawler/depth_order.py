@@ -72,3 +72,21 @@ class BreadthFirst(Generic[T]):
 
     def has_waiting(self) -> bool:
         return self._waiting_count > 0
+
+
+class Unordered(BreadthFirst[T]):
+    """No waiting: every answer is handled as it comes (one crawl on many machines, where
+    the records still open are on other machines too). Host queues are first in, first
+    out, so the crawl is still breadth-first approximately."""
+
+    def open(self, depth: int) -> None:
+        pass
+
+    def close(self, depth: int) -> None:
+        pass
+
+    def must_wait(self, depth: int) -> bool:
+        return False
+
+    def depth_limit(self) -> int | None:
+        return None

@@ -131,12 +131,30 @@ class Frontier(Protocol):
         """
         ...
 
-    def cancel(self, host: str) -> None:
-        """A task from `take` will not start (refused): its slot back, its start uncounted."""
+    def cancel(self, host: str, task: Task | None = None) -> None:
+        """A task from `take` will not start (refused): its slot back, its start uncounted.
+
+        `task` (the coordinator always gives it) lets a shared frontier drop it from the
+        host's tasks in flight.
+        """
         ...
 
-    def finish(self, host: str) -> None:
-        """A request to `host` ended (answer, error or abandoned)."""
+    def finish(self, host: str, task: Task | None = None) -> None:
+        """A request to `host` ended (answer, error or abandoned); called once its answer
+        is handled (links queued, retry pushed), so a shared frontier never looks idle
+        while an answer is on its way to the queue."""
+        ...
+
+    def give_back(self, task: Task, *, held_slot: bool = True) -> None:
+        """A task taken whose request did not end normally (its worker died, or it was
+        fenced) goes back to the front of its host's queue; `held_slot`: it held a host
+        slot (a successor does not). A shared frontier gives it back only if it is still
+        this coordinator's (a lapsed lease has given it to the next owner already)."""
+        ...
+
+    def ask_robots(self, task: Task) -> bool:
+        """Hold the host of a robots.txt task (only robots.txt may start there until
+        release()) and queue the task, once per host whoever asks; True if now."""
         ...
 
     def hold(self, host: str) -> None:
@@ -153,6 +171,10 @@ class Frontier(Protocol):
 
     def queued(self) -> int:
         """Tasks queued (not in flight)."""
+        ...
+
+    def settled(self) -> bool:
+        """Nothing queued here, nor (a shared frontier) in flight on any machine."""
         ...
 
 

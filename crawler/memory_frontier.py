@@ -78,6 +78,7 @@ class MemoryFrontier:
         self._delayed: list[tuple[float, int, Task]] = []
         # Hosts set aside by take(max_depth=...): their next task is too deep.
         self._parked: list[str] = []
+        self._asked: set[str] = set()  # hosts whose robots.txt was asked for
         self._parked_at: int | None = None
 
     # -- seen set ---------------------------------------------------------------
@@ -158,12 +159,26 @@ class MemoryFrontier:
             state.gate.delay_s = delay_s
         self._schedule(host, state)
 
-    def finish(self, host: str) -> None:
+    def finish(self, host: str, task: Task | None = None) -> None:
         state = self._hosts[host]
         state.gate.finish()
         self._schedule(host, state)
 
-    def cancel(self, host: str) -> None:
+    def give_back(self, task: Task, *, held_slot: bool = True) -> None:
+        self.push([task], front=True)
+        if held_slot:
+            self.finish(task.host)
+
+    def ask_robots(self, task: Task) -> bool:
+        host = task.robots_for or task.host
+        if host in self._asked:
+            return False
+        self._asked.add(host)
+        self.hold(host)
+        self.push([task])
+        return True
+
+    def cancel(self, host: str, task: Task | None = None) -> None:
         state = self._hosts[host]
         state.gate.cancel()
         # The host may be due earlier than its heap entry says: add one at the right time
@@ -252,3 +267,6 @@ class MemoryFrontier:
 
     def queued(self) -> int:
         return self._queued
+
+    def settled(self) -> bool:
+        return self._queued == 0

@@ -28,6 +28,14 @@ class TaskMessage(NamedTuple):
     # The record's URL when `url` is a redirect hop of it (what a plugin sees as page.url).
     origin: str | None = None
     sitemap: bool = False  # a sitemap fetch (--sitemaps): the worker parses it as one
+    # time.monotonic() after which the request must not start (its host's lease ends on
+    # a shared frontier; the coordinator's machine, so the same clock); 0: none.
+    deadline: float = 0.0
+
+
+# The error kind of a Result whose request was not started because its deadline passed:
+# the coordinator gives the task back; it never becomes a record.
+FENCED = "fenced"
 
 
 class SitemapContent(NamedTuple):

@@ -239,9 +239,12 @@ class WorkerPool:
         return best
 
     # -- messages -------------------------------------------------------------------
-    def send(self, worker: Worker, task: Task, send_headers: bool) -> int:
-        """Send a task to a free thread of `worker`; it takes a host slot. Its id."""
-        task_id = self._send(worker, task, send_headers, after=0)
+    def send(self, worker: Worker, task: Task, send_headers: bool, deadline: float = 0.0) -> int:
+        """Send a task to a free thread of `worker`; it takes a host slot. Its id.
+
+        `deadline`: the time.monotonic() after which it must not start (0: none).
+        """
+        task_id = self._send(worker, task, send_headers, after=0, deadline=deadline)
         worker.slots.add(task_id)
         return task_id
 
@@ -256,12 +259,21 @@ class WorkerPool:
         worker.slots.add(task_id)
         return task_id
 
-    def _send(self, worker: Worker, task: Task, send_headers: bool, after: int) -> int:
+    def _send(
+        self, worker: Worker, task: Task, send_headers: bool, after: int, deadline: float = 0.0
+    ) -> int:
         self._task_ids += 1
         worker.in_flight[self._task_ids] = task
         sitemap = task.sitemap_for is not None and task.sitemap_level > 0
         message = TaskMessage(
-            self._task_ids, task.url, send_headers, task.robots, after, task.origin, sitemap
+            self._task_ids,
+            task.url,
+            send_headers,
+            task.robots,
+            after,
+            task.origin,
+            sitemap,
+            deadline,
         )
         try:
             worker.tasks.send(message)

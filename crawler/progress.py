@@ -55,6 +55,10 @@ class Progress:
                     self._handler.setLevel(handler.level)
             root.handlers = [self._handler]
 
+    @property
+    def enabled(self) -> bool:
+        return self._enabled
+
     def start(self, resumed: int = 0) -> None:
         """Show the bar from now on; `resumed`: the records of the crawl's earlier runs
         (--state), counted on the bar but not in its rate."""

@@ -15,12 +15,21 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from crawler import PROJECT_URL, __version__
 from crawler.errors import UsageError
 
+MASK = "***"  # what a secret is written as
+
 # The environment variable that names a config file when --config does not.
 CONFIG_ENV = "CRAWLER_CONFIG"
+# The environment variable that names the frontier when --frontier does not (it beats a
+# config file: the machine's environment says where its cluster's Redis is).
+FRONTIER_ENV = "CRAWLER_FRONTIER"
+MEMORY_FRONTIER = "memory"
+REDIS_SCHEMES = ("redis", "rediss")
+_CRAWL_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 SCOPES = ("host", "domain", "any")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
@@ -71,8 +80,17 @@ class Settings:
     state: str | None = None
     warc: str | None = None  # a directory: archive every exchange as WARC files there
     warc_max_size: int = 1_073_741_824  # bytes; a new WARC file past it
+    frontier: str = MEMORY_FRONTIER  # or redis://[:password@]host[:port][/db], rediss://
+    crawl: str | None = None  # the crawl's name in Redis; None: derived from its identity
+    lease_ttl: float = 30.0
+    redis_timeout: float = 60.0
     log_level: str = "INFO"
     progress: bool | None = None  # None: on when stderr is a terminal
+
+    @property
+    def shared(self) -> bool:
+        """Is the frontier shared (in Redis), the crawl one of many machines?"""
+        return self.frontier != MEMORY_FRONTIER
 
     def headers(self) -> dict[str, str]:
         """The --header values as a dict (validated already)."""
@@ -84,6 +102,7 @@ class Settings:
         data["header"] = [_split_header(h)[0] for h in self.header]
         for key in ("seed", "allow", "deny", "accept_ext", "reject_ext", "extract"):
             data[key] = list(data[key])
+        data["frontier"] = masked_url(self.frontier)
         return data
 
 
@@ -91,12 +110,29 @@ FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 _TUPLE_FIELDS = {"seed", "allow", "deny", "header", "accept_ext", "reject_ext", "extract"}
 # File extensions: "gz, .TAR.gz" -> ("gz", "tar.gz"); a list or one comma-separated string.
 _EXTENSION_FIELDS = {"accept_ext", "reject_ext"}
-_OPTIONAL_STR = {"seeds", "jsonl", "report", "state", "plugin", "warc"}
+_OPTIONAL_STR = {"seeds", "jsonl", "report", "state", "plugin", "crawl", "warc"}
 
 
 def _split_header(text: str) -> tuple[str, str]:
     name, sep, value = text.partition(":")
     return name.strip(), value.strip()
+
+
+def masked_url(url: str) -> str:
+    """A frontier URL as it may be logged or written: its password (in the user part or
+    in a `password=` query argument, both of which redis-py reads) as ***."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        user, _, host = netloc.rpartition("@")
+        if ":" in user:
+            user = user.split(":", 1)[0] + ":" + MASK
+        netloc = f"{user}@{host}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode([(k, MASK if k == "password" else v) for k, v in pairs], safe="*")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def default_settings() -> Settings:
@@ -141,12 +177,23 @@ def load_settings(
         path = Path(config_path)
         for key, value in read_config(path, named_by).items():
             values[key] = (value, f"config file {path}")
+    if environ is not None and environ.get(FRONTIER_ENV):
+        values["frontier"] = (environ[FRONTIER_ENV], f"environment variable {FRONTIER_ENV}")
     for key, value in given.items():
         values[key] = (value, "command line")
     checked = {key: _check(key, value, where) for key, (value, where) in values.items()}
     settings = Settings(**checked)
     if settings.seeds is None and not settings.seed:
         raise UsageError("no seeds: give URLs, --seed URL or --seeds FILE")
+    if settings.shared and settings.state:
+        raise UsageError(
+            "--state and --frontier redis://... are exclusive: with a shared frontier, "
+            "Redis holds the crawl's state"
+        )
+    if settings.shared and settings.sitemaps:
+        # The sitemaps' reading (crawler/sitemap_flow.py) keeps its state in one
+        # coordinator: every machine would read them, and in_sitemap would be per machine.
+        raise UsageError("--sitemaps does not work with --frontier redis://... yet")
     return settings
 
 
@@ -190,7 +237,7 @@ def _check(key: str, value: Any, where: str) -> Any:
             or not math.isfinite(value)
         ):
             raise bad(f"expected a number, got {value!r}")
-        positive = key in ("timeout", "plugin_timeout")
+        positive = key in ("timeout", "plugin_timeout", "lease_ttl", "redis_timeout")
         if value < 0 or (positive and value == 0):
             raise bad("must be positive" if positive else "must be >= 0")
         return float(value)
@@ -229,6 +276,30 @@ def _check_str(key: str, value: str, bad: Callable[[str], UsageError]) -> str:
             parse_spec(value)
         except BadPluginSpec as exc:
             raise bad(str(exc)) from None
+    if key == "frontier":
+        return _check_frontier(value, bad)
+    if key == "crawl" and not _CRAWL_NAME.match(value):
+        raise bad(f"{value!r}: use 1 to 64 letters, digits, '.', '_' or '-'")
+    return value
+
+
+def _check_frontier(value: str, bad: Callable[[str], UsageError]) -> str:
+    if value == MEMORY_FRONTIER:
+        return value
+    shown = masked_url(value)
+    parts = urlsplit(value)
+    if parts.scheme not in REDIS_SCHEMES:
+        raise bad(f"{shown!r} is not 'memory' nor a redis:// or rediss:// URL")
+    try:
+        port = parts.port
+    except ValueError:
+        raise bad(f"{shown!r}: bad port") from None
+    del port
+    if not parts.hostname:
+        raise bad(f"{shown!r}: no host")
+    db = parts.path.lstrip("/")
+    if db and not db.isdigit():
+        raise bad(f"{shown!r}: the database must be a number, like /0")
     return value
 
 

@@ -48,7 +48,7 @@ from crawler.errors import ErrorKind
 from crawler.extract import Extractor, parse_extractors
 from crawler.fetcher import Attempt, Fetcher
 from crawler.links import ParsedPage, is_html, parse_page
-from crawler.messages import PluginOutcome, Result, TaskMessage
+from crawler.messages import FENCED, PluginOutcome, Result, TaskMessage
 from crawler.plugin import Page, PluginFunction, PluginLoadError, call_plugin, load_plugin
 from crawler.records import not_attempted
 from crawler.robots import ROBOTS_MAX_BYTES
@@ -340,6 +340,12 @@ def fetch_step(
     A surprise becomes an `internal` result and a logged traceback, never a dead thread.
     """
     url = message.url
+    if message.deadline and time.monotonic() > message.deadline:
+        # Fenced: this machine's lease of the host may be over; another may own it now.
+        fenced = not_attempted(time.time())._replace(
+            task_id=message.task_id, worker=index, error_kind=FENCED
+        )
+        return fenced, None
     try:
         attempt = fetcher.fetch(url, send_headers=message.send_headers)
         if warc is not None and attempt.exchange is not None:

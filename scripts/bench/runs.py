@@ -43,6 +43,7 @@ def run_variant(
     out = work / ("out.json" if variant.kind == "crawler" else "feed.json")
     out.unlink(missing_ok=True)
     if variant.kind == "crawler":
+        _fresh_redis(variant.extra_args)
         command = crawler_command(variant, server.base, out)
     elif variant.kind == "ceiling":
         targets = work / "targets.txt"
@@ -71,6 +72,17 @@ def run_variant(
     odd = odd_outcomes(records)
     out.unlink(missing_ok=True)  # tens of MB each; the next run writes its own
     return RunResult(variant.name, round_no, measurement, cov, ok, odd, server_errors)
+
+
+def _fresh_redis(args: tuple[str, ...]) -> None:
+    """With `--frontier redis://…` in --crawler-args, empty that database before each run:
+    every round is then a new crawl, not a rerun of a finished one (which fetches nothing)."""
+    for flag, value in zip(args, args[1:], strict=False):
+        if flag == "--frontier" and value.startswith(("redis://", "rediss://")):
+            import redis  # only the crawler's venv has it, and only this option needs it
+
+            with redis.Redis.from_url(value) as client:
+                client.flushdb()
 
 
 def _file_size(path: Path | None) -> int:

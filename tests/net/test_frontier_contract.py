@@ -90,7 +90,7 @@ def take_all(frontier: Frontier) -> list[str]:
     while batch := frontier.take(100):
         for t in batch:
             got.append(t.url)
-            frontier.finish(t.host)
+            frontier.finish(t.host, t)
     return got
 
 

@@ -16,7 +16,7 @@ from werkzeug import Request, Response
 from crawler import worker
 from crawler.extract import parse_extractors
 from crawler.fetcher import Fetcher
-from crawler.messages import Result, TaskMessage
+from crawler.messages import FENCED, Result, TaskMessage
 from crawler.settings import default_settings
 
 
@@ -261,3 +261,19 @@ def test_successors_bookkeeping() -> None:
     assert s.request_over(2) == third
     assert s.request_over(3) is None
     assert not s.received(TaskMessage(4, "u4", False, False, 3))  # 3 is over: to the inbox
+
+
+def test_a_task_past_its_deadline_is_fenced_and_never_requested(
+    httpserver: HTTPServer, fetcher: Fetcher
+) -> None:
+    httpserver.expect_request("/page").respond_with_data(
+        "<title>T</title>", content_type="text/html"
+    )
+    url = httpserver.url_for("/page")
+    past = TaskMessage(1, url, False, False, deadline=time.monotonic() - 0.001)
+    result, page = worker.fetch_step(fetcher, past, 0)
+    assert (result.error_kind, result.status, page) == (FENCED, None, None)
+    assert httpserver.log == []  # the lease may be another machine's now: nothing sent
+    ahead = TaskMessage(2, url, False, False, deadline=time.monotonic() + 60)
+    result, _ = worker.fetch_step(fetcher, ahead, 0)
+    assert result.status == 200 and len(httpserver.log) == 1

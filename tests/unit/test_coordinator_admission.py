@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from crawler.addresses import GUARD_DEFAULT
+from crawler.admission import Verdict
 from crawler.coordinator import Coordinator
 from crawler.frontier import Task
 from crawler.memory_frontier import MemoryFrontier
@@ -31,7 +32,7 @@ def test_a_refused_hosts_page_becomes_its_record(tmp_path: Path) -> None:
     c.robots.learn("dead.test", None, "connect", b"", error_message="refused")
     page = Task(url="http://dead.test/x", depth=1, referrer=SEED)
     c.order.open(1)
-    assert c._admit(page) is False
+    assert c._admit(page) is Verdict.HOST_REFUSED
     assert c.recorder.stats.pages == 1
     assert c.recorder.stats.by_error == {"robots_unavailable": 1}
     c.recorder.close()
@@ -52,6 +53,6 @@ def test_a_robots_txt_redirect_into_a_refused_host_is_left_to_the_fetcher(
         robots_for="a.test",
         redirects=["http://a.test/robots.txt"],
     )
-    assert c._admit(dataclasses.replace(hop)) is True
+    assert c._admit(dataclasses.replace(hop)) is Verdict.START
     assert c.recorder.stats.pages == 0
     c.recorder.close()
