@@ -53,6 +53,10 @@ class Worker:
     successor: dict[int, int] = field(default_factory=dict)  # task id -> its successor's
     # Fetched pages whose plugin call runs: their records wait for its outcome.
     held: dict[int, Held] = field(default_factory=dict)
+    # Threads busy in a plugin call after their request ended: the host slot is free
+    # (no request in flight), the thread is not (a task sent to it would wait, and start
+    # later than the politeness clock says).
+    calling: int = 0
     # The held tasks whose call ran past --plugin-timeout when this worker was killed
     # for it; empty: not killed by us.
     overdue: set[int] = field(default_factory=set)
@@ -66,6 +70,7 @@ class Held:
     result: Result
     since: float  # monotonic: when the Result arrived, just before the call started
     deadline: float  # monotonic: past it the worker is killed
+    busy_thread: bool  # the call keeps its thread (no successor took the thread over)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,20 +225,20 @@ class WorkerPool:
         return sum(len(w.in_flight) + len(w.held) for w in self._workers)
 
     def free_threads(self) -> int:
-        return sum(max(0, self._threads - len(w.slots)) for w in self._workers)
+        return sum(max(0, self._threads - _load(w)) for w in self._workers)
 
     def choose(self, host: str) -> Worker | None:
         """The least-loaded worker with a free thread; among equals, the host's last one."""
         best: Worker | None = None
         warm = self._last_worker.get(host)
         for worker in self._workers:
-            load = len(worker.slots)
+            load = _load(worker)
             if load >= self._threads:
                 continue
             if (
                 best is None
-                or load < len(best.slots)
-                or (load == len(best.slots) and worker.index == warm)
+                or load < _load(best)
+                or (load == _load(best) and worker.index == warm)
             ):
                 best = worker
         return best
@@ -370,13 +375,15 @@ class WorkerPool:
         if held:
             now = time.monotonic()
             deadline = now + self._settings.plugin_timeout
-            worker.held[result.task_id] = Held(task, result, now, deadline)
+            worker.held[result.task_id] = Held(task, result, now, deadline, busy_thread=freed)
+            worker.calling += freed
         return Finished(task, result, worker, freed, chain_id, held)
 
     def _outcome(self, worker: Worker, outcome: PluginOutcome) -> Finished | None:
         held = worker.held.pop(outcome.task_id, None)
         if held is None:
             return None
+        worker.calling -= held.busy_thread
         result = held.result._replace(
             plugin_pending=False,
             data=outcome.data,
@@ -385,3 +392,8 @@ class WorkerPool:
             dropped_links=held.result.dropped_links + outcome.dropped_links,
         )
         return Finished(held.task, result, worker, freed_slot=False, chain_id=None)
+
+
+def _load(worker: Worker) -> int:
+    """Busy threads: a request in flight (or waiting for one), or a plugin call."""
+    return len(worker.slots) + worker.calling
