@@ -206,10 +206,18 @@ class Answers:
             self.follow(links, nofollow, task.depth + 1, task.record_url)
 
     def follow(
-        self, links: Sequence[str], nofollow: Sequence[str], depth: int, referrer: str
+        self,
+        links: Sequence[str],
+        nofollow: Sequence[str],
+        depth: int,
+        referrer: str,
+        *,
+        duplicates: bool = True,
     ) -> None:
         """Queue the links (of a page, or a sitemap's URLs at depth 0) that are to be
-        followed and not seen yet (those seen already counted in stats.duplicates)."""
+        followed and not seen yet; with `duplicates`, those seen already are counted in
+        stats.duplicates (a page's links are; a sitemap's URLs, read again by every
+        resumed run, are not: stats.duplicates counts links)."""
         settings = self.settings
         plan = plan_links(
             links,
@@ -244,7 +252,7 @@ class Answers:
         if plan.follow:
             self.queue(
                 [Task(url=link, depth=depth, referrer=referrer) for link in plan.follow],
-                links=True,
+                links=duplicates,
             )
 
     def _give_up(self, urls: Sequence[str], counter: str) -> None:

@@ -45,6 +45,7 @@ examples:
   crawler https://example.com/ --report report.html   # also the HTML report
   crawler https://example.com/docs/ --allow /docs/ --reject-ext pdf,zip
   crawler --seeds seeds.txt --state crawl-state   # after Ctrl-C, the same command resumes
+  crawler https://example.com/ --warc archive/     # also keep every exchange as WARC
   crawler --seeds seeds.txt --frontier redis://redis-host:6379/0   # on every machine
 
 configuration:
@@ -191,6 +192,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="longest one plugin call may take; past it its worker process is replaced",
     )
+
+    g.add(
+        "--warc",
+        metavar="DIR",
+        help="also archive every HTTP exchange (pages, redirects, retries, robots.txt, "
+        "sitemaps) as "
+        "WARC files in DIR",
+    )
+    g.add("--warc-max-size", type=int, metavar="BYTES", help="start a new WARC file past this size")
 
     g = _Group(p, "state and configuration")
     g.add("--state", metavar="DIR", help="checkpoint the crawl here; the same command resumes")

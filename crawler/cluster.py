@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import socket
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -98,11 +96,6 @@ def crawl_name(ident: Mapping[str, Any]) -> str:
     """The derived name: the first 12 hex digits of the SHA-256 of the identity."""
     text = json.dumps(ident, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:NAME_HEX_DIGITS]
-
-
-def machine_name() -> str:
-    """This coordinator in records and in Redis: host name and pid."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def settings_key(name: str) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crawler import cluster
-from crawler.cluster_records import ClusterRecords
+from crawler.cluster_records import ClusterRecords, machine_name
 from crawler.coordinator import Coordinator
 from crawler.errors import UsageError
 from crawler.frontier import Frontier
@@ -31,6 +31,7 @@ from crawler.report_path import report_path_problem
 from crawler.resolve import seed_guard
 from crawler.settings import Settings, masked_url
 from crawler.spill import SpillOverflow
+from crawler.warc_files import forget_archive, plan_archive
 from crawler.worker_entry import worker_context
 
 log = logging.getLogger(__name__)
@@ -70,9 +71,14 @@ def run_crawl(
         assert settings.crawl is not None and machine is not None  # _join named them
         # Every record also goes to Redis (with "machine"), for python -m crawler.export.
         records = ClusterRecords(shared.client, settings.crawl, machine, call=shared.call)
-    recorder = Recorder.open(
-        settings, seeds, rejected_seeds, cluster=records, started_at=started_at
-    )
+    archive = plan_archive(settings, started_at)  # --warc DIR made, or exit 2
+    try:
+        recorder = Recorder.open(
+            settings, seeds, rejected_seeds, cluster=records, started_at=started_at
+        )
+    except UsageError:
+        forget_archive(archive)  # a refusal leaves nothing behind
+        raise
     if shared is not None and records is not None:
         # The records go first in each of the frontier's pipelines, before the finishes
         # of their tasks (docs/design.md: no kill between the two loses a record).
@@ -90,7 +96,7 @@ def run_crawl(
             overflow=overflow,
         )
         guard = seed_guard(seeds, settings.allow_private, settings.timeout)
-        pool = WorkerPool(settings, worker_context(), guard)
+        pool = WorkerPool(settings, worker_context(), guard, archive)
         budget = None
         if shared is not None:
             budget = RedisBudget(
@@ -153,7 +159,7 @@ def _join(
     joined = cluster.join(
         client, name, cluster.document(settings, seeds, rejected_seeds), settings.frontier
     )
-    machine = cluster.machine_name()
+    machine = machine_name()
     log.info(
         "crawl %s on %s: %s as %s",
         name,

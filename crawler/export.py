@@ -25,7 +25,7 @@ import sys
 import time
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import redis
 
@@ -40,30 +40,14 @@ from crawler.cluster_records import (
 )
 from crawler.errors import UsageError
 from crawler.output import RecordSink, check_output_paths
+from crawler.settings import MASK, masked_url
 
 PROG = "crawler-export"
 CONNECT_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 60.0
 FRONTIER_ENV = "CRAWLER_FRONTIER"
 REDIS_SCHEMES = ("redis", "rediss")
-MASK = "***"
 DOC_KEYS = ("settings", "seeds", "rejected_seeds")  # what the header takes from it
-
-
-def masked(url: str) -> str:
-    """A Redis URL fit to print: its password (in the user part or the query) as ***."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        user, _, host = netloc.rpartition("@")
-        if ":" in user:
-            user = user.split(":", 1)[0] + ":" + MASK
-        netloc = f"{user}@{host}"
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        query = urlencode([(k, MASK if k == "password" else v) for k, v in pairs], safe="*")
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def _secrets(url: str) -> list[str]:
@@ -114,8 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
 def connect(url: str) -> redis.Redis:
     """A client of the crawl's Redis, which answered PING; UsageError naming it if not."""
     if urlsplit(url).scheme not in REDIS_SCHEMES:
-        raise UsageError(f"--frontier {masked(url)}: not a redis:// or rediss:// URL")
-    where = masked(url)
+        raise UsageError(f"--frontier {masked_url(url)}: not a redis:// or rediss:// URL")
+    where = masked_url(url)
     try:
         client = redis.Redis.from_url(
             url, socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=READ_TIMEOUT_S
@@ -170,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.frontier:
         parser.error(f"--frontier URL is required (or {FRONTIER_ENV})")
-    where = masked(args.frontier)
+    where = masked_url(args.frontier)
     try:
         check_output_paths(args.out, None, None)
         client = connect(args.frontier)

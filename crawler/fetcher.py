@@ -5,6 +5,11 @@ process-wide watchdog shuts down the sockets of attempts past it), the decoded b
 and the one table that maps requests/urllib3/socket exceptions to error kinds: no
 other module knows those exceptions. It must not follow redirects, retry, choose which
 URLs get the --header values, or parse bodies: the coordinator and the worker do that.
+
+With `capture` (--warc), it also keeps each attempt's bytes as they crossed the
+socket, for crawler/warc_writer.py: the request head as sent, and the status line,
+headers and body as received (transfer- and content-encoding intact), teed off the
+socket reads the decoding already does, so the body is read once.
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ import time
 from collections import deque
 from collections.abc import Generator, Mapping
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from http.cookiejar import DefaultCookiePolicy
 from types import MappingProxyType
 from typing import Any, cast
@@ -61,6 +67,35 @@ _COMPACT_AT = 1024
 _NO_HEADERS: Mapping[str, str] = MappingProxyType({})
 
 
+class Truncation(StrEnum):
+    """Why an archived answer's body ends early: WARC-Truncated's values (WARC 1.1 §5.15)."""
+
+    LENGTH = "length"  # --max-bytes decoded reached
+    TIME = "time"  # the attempt's deadline
+    DISCONNECT = "disconnect"  # the connection broke, or the answer was malformed
+    UNSPECIFIED = "unspecified"  # a redirect's body, never read
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One attempt's bytes as they crossed the socket (kept only with `capture`)."""
+
+    url: str
+    started_at: float  # time.time() when the attempt started
+    ip: str | None  # the address connected to (checked by the address guard)
+    request: bytes  # the request head as sent, --header values included
+    secret_headers: frozenset[str]  # lower-case names whose values were --header values
+    # Status line and headers as received; b"" when no usable answer came.
+    response_head: bytes
+    # As received, up to where the read stopped: the pieces as read, not joined (a
+    # worker's large blocks come from mmap, so every copy of a body costs system time).
+    response_body: tuple[bytes, ...]
+    truncated: Truncation | None
+
+    def body(self) -> bytes:
+        return b"".join(self.response_body)
+
+
 @dataclass(frozen=True, slots=True)
 class Attempt:
     """The outcome of one request: what the server answered, or why nothing usable came.
@@ -83,6 +118,7 @@ class Attempt:
     fetched_at: float  # time.time() when the attempt started
     error_kind: ErrorKind | None
     error_message: str | None
+    exchange: Exchange | None = None  # with `capture`, when a request was sent
     # The response's headers (case-insensitive names); empty when there was no answer.
     headers: Mapping[str, str] = field(default_factory=dict)
 
@@ -103,16 +139,20 @@ class Fetcher:
         max_bytes: int,
         headers: Mapping[str, str] = _NO_HEADERS,
         guard: AddressGuard | None = None,
+        capture: bool = False,
     ) -> None:
         """`guard` checks every address a name resolves to before connecting (the worker
-        always gives one; None, no check, is for tests of the fetcher alone)."""
+        always gives one; None, no check, is for tests of the fetcher alone). With
+        `capture`, each Attempt that sent a request carries its Exchange."""
         if timeout_s <= 0 or max_bytes < 0:
             raise ValueError(f"need timeout_s > 0 and max_bytes >= 0, not {timeout_s}, {max_bytes}")
         self._timeout_s = timeout_s
         self._max_bytes = max_bytes
         self._headers = dict(headers)
+        self._secret_headers = frozenset(name.lower() for name in self._headers)
         self._deadline = _Deadline()
-        self._session = _new_session(self._deadline, user_agent, guard)
+        self._tap = _Tap() if capture else None
+        self._session = _new_session(self._deadline, user_agent, guard, self._tap)
 
     def __enter__(self) -> Fetcher:
         return self
@@ -129,6 +169,8 @@ class Fetcher:
         fetched_at = time.time()
         started = time.monotonic()
         self._deadline.start(started + self._timeout_s)
+        if self._tap is not None:
+            self._tap.start()
         reply = _Reply()
         kind: ErrorKind | None = None
         message: str | None = None
@@ -152,7 +194,11 @@ class Fetcher:
         if kind is ErrorKind.TIMEOUT:
             message = f"no complete answer within {self._timeout_s:g} s"
         elapsed_ms = (time.monotonic() - started) * 1000.0
-        return _attempt(url, reply, kind, message, fetched_at, elapsed_ms)
+        attempt = _attempt(url, reply, kind, message, fetched_at, elapsed_ms)
+        if self._tap is None:
+            return attempt
+        secrets = self._secret_headers if send_headers else frozenset()
+        return replace(attempt, exchange=self._tap.finish(url, fetched_at, reply, kind, secrets))
 
     def _exchange(self, url: str, send_headers: bool, reply: _Reply) -> None:
         # requests' timeouts bound each connect and each socket read; the watchdog
@@ -170,6 +216,8 @@ class Fetcher:
         # Closing a response whose body was not read to the end drops its connection
         # instead of returning it to the pool: nothing half-read is ever reused.
         with response:
+            if self._tap is not None:
+                self._tap.head_read()
             headers = response.headers
             reply.headers = headers
             reply.status = response.status_code
@@ -179,6 +227,9 @@ class Fetcher:
                 # The coordinator follows redirects hop by hop; a 3xx body is never
                 # read, so an endless one cannot hold the thread.
                 reply.location = _repair_utf8(headers.get("Location"))
+                # Nothing left to read only when a length of 0 was announced (or none
+                # can come: 304); urllib3 says so as length_remaining.
+                reply.body_unread = response.raw.length_remaining != 0
                 return
             self._read_body(response, reply)
 
@@ -217,6 +268,7 @@ class _Reply:
     body: bytes = b""
     bytes_read: int = 0
     too_large: bool = False
+    body_unread: bool = False  # a 3xx body left unread
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -283,7 +335,7 @@ def _repair_utf8(value: str | None) -> str | None:
 
 
 def _new_session(
-    deadline: _Deadline, user_agent: str, guard: AddressGuard | None
+    deadline: _Deadline, user_agent: str, guard: AddressGuard | None, tap: _Tap | None
 ) -> requests.Session:
     session = requests.Session()
     # No proxies, .netrc or CA bundle from environment variables: a crawl behaves the
@@ -296,7 +348,7 @@ def _new_session(
     session.headers = CaseInsensitiveDict(
         {"User-Agent": user_agent, "Accept-Encoding": ACCEPT_ENCODING, "Accept": "*/*"}
     )
-    adapter = _DeadlineAdapter(deadline, guard)
+    adapter = _DeadlineAdapter(deadline, guard, tap)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
@@ -305,10 +357,11 @@ def _new_session(
 class _DeadlineAdapter(HTTPAdapter):
     """An HTTPAdapter whose connections resolve, connect and read within the deadline."""
 
-    def __init__(self, deadline: _Deadline, guard: AddressGuard | None) -> None:
+    def __init__(self, deadline: _Deadline, guard: AddressGuard | None, tap: _Tap | None) -> None:
         # Set first: HTTPAdapter.__init__ builds the pool manager.
         self._deadline = deadline
         self._guard = guard
+        self._tap = tap
         # The coordinator retries and follows redirects; urllib3 must do neither.
         super().__init__(max_retries=Retry(total=0, read=False, redirect=False))
 
@@ -317,10 +370,14 @@ class _DeadlineAdapter(HTTPAdapter):
     ) -> None:
         super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
         # Pools pass unknown keywords on to each connection they create.
-        deadline, guard = self._deadline, self._guard
+        deadline, guard, tap = self._deadline, self._guard, self._tap
         self.poolmanager.pool_classes_by_scheme = {
-            "http": functools.partial(_WatchedHTTPConnectionPool, deadline=deadline, guard=guard),
-            "https": functools.partial(_WatchedHTTPSConnectionPool, deadline=deadline, guard=guard),
+            "http": functools.partial(
+                _WatchedHTTPConnectionPool, deadline=deadline, guard=guard, tap=tap
+            ),
+            "https": functools.partial(
+                _WatchedHTTPSConnectionPool, deadline=deadline, guard=guard, tap=tap
+            ),
         }
 
 
@@ -336,10 +393,22 @@ class _WatchedHTTPConnection(HTTPConnection):
     and puts its socket under the watchdog."""
 
     def __init__(
-        self, *args: Any, deadline: _Deadline, guard: AddressGuard | None, **kwargs: Any
+        self,
+        *args: Any,
+        deadline: _Deadline,
+        guard: AddressGuard | None,
+        tap: _Tap | None,
+        **kwargs: Any,
     ) -> None:
         self._deadline = deadline
         self._guard = guard
+        self._tap = tap
+        self._peer_ip: str | None = None
+        if tap is not None:
+            # http.client makes one response object per answer, with this class.
+            self.response_class = cast(
+                "type[http.client.HTTPResponse]", functools.partial(_TappedHTTPResponse, tap=tap)
+            )
         super().__init__(*args, **kwargs)
 
     def _new_conn(self) -> socket.socket:
@@ -354,6 +423,8 @@ class _WatchedHTTPConnection(HTTPConnection):
             sock = _connect_first(
                 addresses, self._deadline, self.source_address, self.socket_options
             )
+            if self._tap is not None:
+                self._peer_ip = str(sock.getpeername()[0])
         except socket.gaierror as exc:
             raise uexc.NameResolutionError(self.host, self, exc) from exc
         except TimeoutError as exc:
@@ -383,9 +454,128 @@ class _WatchedHTTPConnection(HTTPConnection):
             self._deadline.watch(self, self.sock)
         super().request(*args, **kwargs)
 
+    def send(self, data: Any) -> None:
+        super().send(data)
+        # After the send: bytes a failed send did not deliver were not "as sent".
+        if self._tap is not None and isinstance(data, bytes | bytearray):
+            self._tap.sent(data, self._peer_ip)
+
 
 class _WatchedHTTPSConnection(_WatchedHTTPConnection, HTTPSConnection):
     pass
+
+
+# --- Capture (--warc): the bytes of one attempt as they cross the socket ---
+
+
+class _Tap:
+    """The running attempt's bytes, shared by one Fetcher and its connections.
+
+    http.client reads the status line, the headers and the body (chunk sizes
+    included) through one buffered socket file; wrapping it records what was consumed,
+    so the raw body costs no second read, and only what the decoding asked for is kept:
+    the raw bytes that gave up to --max-bytes decoded (plus at most one read).
+    """
+
+    def __init__(self) -> None:
+        self.start()
+
+    def start(self) -> None:
+        self._request = bytearray()
+        self._response: list[bytes] = []
+        self._head_end = 0
+        self._ip: str | None = None
+
+    def sent(self, data: bytes | bytearray, ip: str | None) -> None:
+        self._request += data
+        self._ip = ip
+
+    def received(self, data: bytes) -> None:
+        if data:
+            self._response.append(data)
+
+    def head_read(self) -> None:
+        """The status line and headers are in; what comes next is the body."""
+        self._head_end = len(self._response)
+
+    def finish(
+        self,
+        url: str,
+        started_at: float,
+        reply: _Reply,
+        kind: ErrorKind | None,
+        secret_headers: frozenset[str],
+    ) -> Exchange | None:
+        """The attempt's Exchange, None if no request was sent; and forget it."""
+        request, response, head_end = bytes(self._request), tuple(self._response), self._head_end
+        ip = self._ip
+        self.start()
+        if not request:
+            return None
+        answered = reply.status is not None and head_end > 0
+        return Exchange(
+            url=url,
+            started_at=started_at,
+            ip=ip,
+            request=request,
+            secret_headers=secret_headers,
+            response_head=b"".join(response[:head_end]) if answered else b"",
+            response_body=response[head_end:] if answered else (),
+            truncated=_truncation(reply, kind) if answered else None,
+        )
+
+
+def _truncation(reply: _Reply, kind: ErrorKind | None) -> Truncation | None:
+    if reply.too_large:
+        return Truncation.LENGTH
+    if kind is ErrorKind.TIMEOUT:
+        return Truncation.TIME
+    if kind is not None:
+        return Truncation.DISCONNECT
+    if reply.body_unread:
+        return Truncation.UNSPECIFIED
+    return None
+
+
+class _TappedHTTPResponse(http.client.HTTPResponse):
+    """http.client's response, reading through a _TeeReader."""
+
+    def __init__(self, sock: socket.socket, *args: Any, tap: _Tap, **kwargs: Any) -> None:
+        super().__init__(sock, *args, **kwargs)
+        self.fp = _TeeReader(self.fp, tap)  # type: ignore[assignment]
+
+
+class _TeeReader:
+    """A buffered socket file that hands every byte read to the tap too."""
+
+    def __init__(self, fp: Any, tap: _Tap) -> None:
+        self._fp = fp
+        self._tap = tap
+
+    def readline(self, limit: int = -1) -> bytes:
+        line: bytes = self._fp.readline(limit)
+        self._tap.received(line)
+        return line
+
+    def read(self, n: int | None = -1) -> bytes:
+        data: bytes = self._fp.read(n)
+        self._tap.received(data)
+        return data
+
+    def read1(self, n: int = -1) -> bytes:
+        data: bytes = self._fp.read1(n)
+        self._tap.received(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        n: int = self._fp.readinto(buffer)
+        if n:
+            self._tap.received(bytes(memoryview(buffer)[:n]))
+        return n
+
+    def __getattr__(self, name: str) -> Any:
+        # peek (consumes nothing), close, flush, fileno, closed: as the file does them.
+        return getattr(self._fp, name)
 
 
 class _WatchedHTTPConnectionPool(HTTPConnectionPool):

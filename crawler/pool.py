@@ -29,6 +29,7 @@ from crawler.frontier import Task
 from crawler.messages import PluginOutcome, Result, TaskMessage
 from crawler.plugin_rules import error_text
 from crawler.settings import Settings
+from crawler.warc_files import ArchivePlan, trim_files_of
 from crawler.worker_entry import allowed_cpus, run_worker, worker_cpu
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,10 @@ class Worker:
     successor: dict[int, int] = field(default_factory=dict)  # task id -> its successor's
     # Fetched pages whose plugin call runs: their records wait for its outcome.
     held: dict[int, Held] = field(default_factory=dict)
+    # Threads busy in a plugin call after their request ended: the host slot is free
+    # (no request in flight), the thread is not (a task sent to it would wait, and start
+    # later than the politeness clock says).
+    calling: int = 0
     # The held tasks whose call ran past --plugin-timeout when this worker was killed
     # for it; empty: not killed by us.
     overdue: set[int] = field(default_factory=set)
@@ -65,6 +70,7 @@ class Held:
     result: Result
     since: float  # monotonic: when the Result arrived, just before the call started
     deadline: float  # monotonic: past it the worker is killed
+    busy_thread: bool  # the call keeps its thread (no successor took the thread over)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,9 +101,16 @@ class Orphan:
 
 
 class WorkerPool:
-    def __init__(self, settings: Settings, ctx: ForkServerContext, guard: AddressGuard) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        ctx: ForkServerContext,
+        guard: AddressGuard,
+        archive: ArchivePlan | None = None,
+    ) -> None:
         self._settings = settings
         self._guard = guard  # which addresses the workers may connect to
+        self._archive = archive  # --warc: each worker writes its own files
         self._threads = settings.threads
         self._ctx = ctx
         self._cpus = allowed_cpus()  # each worker runs on one of them: see worker_entry
@@ -116,7 +129,7 @@ class WorkerPool:
         cpu = worker_cpu(index, self._cpus, os.getpid())
         process = self._ctx.Process(
             target=run_worker,
-            args=(index, self._settings, task_r, result_w, cpu, self._guard),
+            args=(index, self._settings, task_r, result_w, cpu, self._guard, self._archive),
             name=f"crawler-worker-{index}",
             daemon=True,
         )
@@ -153,6 +166,7 @@ class WorkerPool:
         ended = [self._ended(worker, task_id, held) for task_id, held in worker.held.items()]
         worker.tasks.close()
         worker.results.close()
+        self._trim_archive(worker)
         self._workers[self._workers.index(worker)] = self._start(worker.index)
         return orphans, ended
 
@@ -182,6 +196,11 @@ class WorkerPool:
         result = held.result._replace(plugin_pending=False, plugin_error=error)
         return Finished(held.task, result, worker, freed_slot=False, chain_id=None)
 
+    def _trim_archive(self, worker: Worker) -> None:
+        # A worker killed inside a write leaves a partial record at the end of its file.
+        if self._archive is not None and worker.process.pid is not None:
+            trim_files_of(self._archive, worker.process.pid)
+
     def stop(self, grace_s: float = JOIN_TIMEOUT_S) -> None:
         """Tell every worker to stop, join them; kill those not gone within `grace_s`."""
         for worker in self._workers:
@@ -196,6 +215,7 @@ class WorkerPool:
             if worker.process.is_alive():
                 worker.process.kill()
                 worker.process.join(JOIN_TIMEOUT_S)
+                self._trim_archive(worker)
             worker.tasks.close()
             worker.results.close()
 
@@ -205,20 +225,20 @@ class WorkerPool:
         return sum(len(w.in_flight) + len(w.held) for w in self._workers)
 
     def free_threads(self) -> int:
-        return sum(max(0, self._threads - len(w.slots)) for w in self._workers)
+        return sum(max(0, self._threads - _load(w)) for w in self._workers)
 
     def choose(self, host: str) -> Worker | None:
         """The least-loaded worker with a free thread; among equals, the host's last one."""
         best: Worker | None = None
         warm = self._last_worker.get(host)
         for worker in self._workers:
-            load = len(worker.slots)
+            load = _load(worker)
             if load >= self._threads:
                 continue
             if (
                 best is None
-                or load < len(best.slots)
-                or (load == len(best.slots) and worker.index == warm)
+                or load < _load(best)
+                or (load == _load(best) and worker.index == warm)
             ):
                 best = worker
         return best
@@ -260,7 +280,12 @@ class WorkerPool:
             sitemap,
             deadline,
         )
-        worker.tasks.send(message)
+        try:
+            worker.tasks.send(message)
+        except OSError:
+            # The worker died since it was chosen: the task stays in flight, and replace()
+            # hands it back with the others once receive() sees the death.
+            pass
         return self._task_ids
 
     def receive(self, timeout_s: float) -> tuple[list[tuple[Worker, Message]], list[Worker]]:
@@ -350,13 +375,15 @@ class WorkerPool:
         if held:
             now = time.monotonic()
             deadline = now + self._settings.plugin_timeout
-            worker.held[result.task_id] = Held(task, result, now, deadline)
+            worker.held[result.task_id] = Held(task, result, now, deadline, busy_thread=freed)
+            worker.calling += freed
         return Finished(task, result, worker, freed, chain_id, held)
 
     def _outcome(self, worker: Worker, outcome: PluginOutcome) -> Finished | None:
         held = worker.held.pop(outcome.task_id, None)
         if held is None:
             return None
+        worker.calling -= held.busy_thread
         result = held.result._replace(
             plugin_pending=False,
             data=outcome.data,
@@ -365,3 +392,8 @@ class WorkerPool:
             dropped_links=held.result.dropped_links + outcome.dropped_links,
         )
         return Finished(held.task, result, worker, freed_slot=False, chain_id=None)
+
+
+def _load(worker: Worker) -> int:
+    """Busy threads: a request in flight (or waiting for one), or a plugin call."""
+    return len(worker.slots) + worker.calling

@@ -15,10 +15,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from crawler import PROJECT_URL, __version__
 from crawler.errors import UsageError
+
+MASK = "***"  # what a secret is written as
 
 # The environment variable that names a config file when --config does not.
 CONFIG_ENV = "CRAWLER_CONFIG"
@@ -76,6 +78,8 @@ class Settings:
     plugin: str | None = None  # MODULE:FUNCTION, imported by the CLI at start to check it
     plugin_timeout: float = 30.0  # seconds one plugin call may take
     state: str | None = None
+    warc: str | None = None  # a directory: archive every exchange as WARC files there
+    warc_max_size: int = 1_073_741_824  # bytes; a new WARC file past it
     frontier: str = MEMORY_FRONTIER  # or redis://[:password@]host[:port][/db], rediss://
     crawl: str | None = None  # the crawl's name in Redis; None: derived from its identity
     lease_ttl: float = 30.0
@@ -106,7 +110,7 @@ FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 _TUPLE_FIELDS = {"seed", "allow", "deny", "header", "accept_ext", "reject_ext", "extract"}
 # File extensions: "gz, .TAR.gz" -> ("gz", "tar.gz"); a list or one comma-separated string.
 _EXTENSION_FIELDS = {"accept_ext", "reject_ext"}
-_OPTIONAL_STR = {"seeds", "jsonl", "report", "state", "plugin", "crawl"}
+_OPTIONAL_STR = {"seeds", "jsonl", "report", "state", "plugin", "crawl", "warc"}
 
 
 def _split_header(text: str) -> tuple[str, str]:
@@ -115,13 +119,20 @@ def _split_header(text: str) -> tuple[str, str]:
 
 
 def masked_url(url: str) -> str:
-    """A frontier URL as it may be logged or written: its password as ***."""
+    """A frontier URL as it may be logged or written: its password (in the user part or
+    in a `password=` query argument, both of which redis-py reads) as ***."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    netloc = parts.netloc
+    if "@" in netloc:
+        user, _, host = netloc.rpartition("@")
+        if ":" in user:
+            user = user.split(":", 1)[0] + ":" + MASK
+        netloc = f"{user}@{host}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode([(k, MASK if k == "password" else v) for k, v in pairs], safe="*")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def default_settings() -> Settings:
@@ -245,6 +256,7 @@ _INT_RANGES = {
     "max_redirects": (0, _BIG),
     "max_pages_per_host": (0, _BIG),
     "max_url_length": (1, _BIG),
+    "warc_max_size": (1, _BIG),
 }
 
 

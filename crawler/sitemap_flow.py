@@ -230,7 +230,7 @@ class SitemapReader:
             self._entry(url, result.status, content.listed, *(error or (None, None)))
             self._urls.update(fingerprint(link) for link in content.urls)
             self._answers.recorder.stats.dropped_links += content.dropped
-            self._answers.follow(content.urls, (), 0, url)
+            self._answers.follow(content.urls, (), 0, url, duplicates=False)
             return
         level = task.sitemap_level + 1
         if level > MAX_SITEMAP_LEVELS and content.urls and error is None:

@@ -78,6 +78,7 @@ def to_text(summary: Summary) -> str:
     lines += _broken_text(summary)
     lines += _redirects_text(summary)
     lines += _external_text(summary)
+    lines += _sitemaps_text(summary)
     lines += _hosts_text(summary)
     lines += _slowest_text(summary)
     return "\n".join(lines).rstrip("\n") + "\n"
@@ -215,6 +216,36 @@ def _external_text(summary: Summary) -> list[str]:
     return [*lines, *_more(left_out), ""]
 
 
+def _sitemaps_text(summary: Summary) -> list[str]:
+    """With --sitemaps: the files read, then the orphan and the unlisted pages."""
+    sitemaps = summary.sitemaps
+    if sitemaps is None:
+        return []
+    errors = sum(1 for entry in sitemaps.files if entry.get("error"))
+    lines = [
+        f"sitemaps: {plural(len(sitemaps.files), 'file')} ({errors} with an error),"
+        f" {plural(sitemaps.urls, 'URL')} listed, {plural(sitemaps.listed, 'page')} recorded",
+        "",
+    ]
+    shown, left_out = _shown(summary, sitemaps.orphans)
+    lines.append(
+        f"orphan pages: {plural(len(sitemaps.orphans), 'page')} in a sitemap"
+        " that no recorded page links to" + ("" if shown else ": none")
+    )
+    for entry in shown:
+        lines.append(f"  {_outcome(entry.status, entry.error_kind)}  {entry.url}")
+    lines += [*_more(left_out), ""]
+    shown, left_out = _shown(summary, sitemaps.unlisted)
+    lines.append(
+        f"unlisted pages: {plural(len(sitemaps.unlisted), 'page')} linked but in no sitemap"
+        + ("" if shown else ": none")
+    )
+    for entry in shown:
+        lines.append(f"  {entry.url}")
+        lines.append(f"      {_linked_from(entry)}")
+    return [*lines, *_more(left_out), ""]
+
+
 def _hosts_text(summary: Summary) -> list[str]:
     shown, left_out = _shown(summary, summary.hosts)
     lines = [f"hosts: {plural(len(summary.hosts), 'host')}, most pages first"]
@@ -274,6 +305,7 @@ def to_json(summary: Summary) -> dict[str, Any]:
             **_json_list(summary, summary.external, _external_json),
         },
         "hosts": _json_list(summary, summary.hosts, _host_json),
+        **_sitemaps_json(summary),
         "slowest_pages": {
             "total": stats.pages,
             "items": [
@@ -286,6 +318,27 @@ def to_json(summary: Summary) -> dict[str, Any]:
                 for page in summary.slowest
             ],
         },
+    }
+
+
+def _sitemaps_json(summary: Summary) -> dict[str, Any]:
+    """{"sitemaps": ...} with --sitemaps, else nothing (the key is absent)."""
+    sitemaps = summary.sitemaps
+    if sitemaps is None:
+        return {}
+
+    def page(entry: LinkedUrl) -> dict[str, Any]:
+        return {"url": entry.url, "status": entry.status, "error_kind": entry.error_kind}
+
+    return {
+        "sitemaps": {
+            "files": len(sitemaps.files),
+            "file_errors": sum(1 for entry in sitemaps.files if entry.get("error")),
+            "urls": sitemaps.urls,
+            "listed_pages": sitemaps.listed,
+            "orphans": _json_list(summary, sitemaps.orphans, page),
+            "unlisted": _json_list(summary, sitemaps.unlisted, page),
+        }
     }
 
 

@@ -54,6 +54,8 @@ from crawler.records import not_attempted
 from crawler.robots import ROBOTS_MAX_BYTES
 from crawler.settings import Settings
 from crawler.sitemap_parse import with_sitemap
+from crawler.warc_files import ArchivePlan
+from crawler.warc_writer import WarcWriter
 
 log = logging.getLogger(__name__)
 
@@ -100,12 +102,14 @@ def worker_main(
     *,
     cpu: int | None = None,
     guard: AddressGuard | None = None,
+    archive: ArchivePlan | None = None,
 ) -> None:
     """Entry point of a worker process; returns when told to stop or the coordinator is gone.
 
     `guard` decides which addresses a request may connect to (the pool always gives one).
     With `cpu`, the process and every thread it starts run on that CPU only (see
-    crawler/worker_entry.py for why).
+    crawler/worker_entry.py for why). With `archive` (--warc), every attempt's exchange
+    goes to this process's WARC files, written by the thread that fetched it.
     """
     _set_up_process(index, settings, cpu)
     inbox: queue.SimpleQueue[TaskMessage | None] = queue.SimpleQueue()
@@ -123,7 +127,8 @@ def worker_main(
         parse_extractors(settings.extract),
         _plugin(settings.plugin),
     )
-    shared = (index, settings, parsing, guard, inbox, successors, parse_jobs, send)
+    warc = WarcWriter(archive) if archive is not None else None
+    shared = (index, settings, parsing, guard, warc, inbox, successors, parse_jobs, send)
     fetchers = [
         _thread(_fetch_loop, f"fetch-{index}-{n}", *shared) for n in range(settings.threads)
     ]
@@ -137,6 +142,8 @@ def worker_main(
         thread.join(max(0.0, deadline - time.monotonic()))
     parse_jobs.put(None)
     parser.join(max(0.0, deadline - time.monotonic()))
+    if warc is not None:
+        warc.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +242,7 @@ def _fetch_loop(
     settings: Settings,
     parsing: Parsing,
     guard: AddressGuard | None,
+    warc: WarcWriter | None,
     inbox: queue.SimpleQueue[TaskMessage | None],
     successors: Successors,
     parse_jobs: queue.SimpleQueue[ParseJob | None],
@@ -249,11 +257,12 @@ def _fetch_loop(
         max_bytes=settings.max_bytes,
         headers=settings.headers(),
         guard=guard,
+        capture=warc is not None,
     )
     try:
         message = inbox.get()
         while message is not None:
-            result, page = fetch_step(fetcher, message, index)
+            result, page = fetch_step(fetcher, message, index, warc)
             if message.sitemap:
                 result = sitemap_step(result, settings.max_bytes, settings.max_url_length)
             following = successors.request_over(message.task_id)
@@ -323,10 +332,11 @@ def handle(
 
 
 def fetch_step(
-    fetcher: Fetcher, message: TaskMessage, index: int
+    fetcher: Fetcher, message: TaskMessage, index: int, warc: WarcWriter | None = None
 ) -> tuple[Result, FetchedPage | None]:
     """Fetch one URL once: the result the coordinator reads, and the page to parse.
 
+    With `warc`, the exchange is archived before the result is sent.
     A surprise becomes an `internal` result and a logged traceback, never a dead thread.
     """
     url = message.url
@@ -338,6 +348,8 @@ def fetch_step(
         return fenced, None
     try:
         attempt = fetcher.fetch(url, send_headers=message.send_headers)
+        if warc is not None and attempt.exchange is not None:
+            warc.write(attempt.exchange)
         success = attempt.status is not None and 200 <= attempt.status < 300
         if message.sitemap:
             # The whole body (at most --max-bytes): the fetch thread parses it next.

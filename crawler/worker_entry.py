@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # importing this module must stay cheap: see crawler/__main__.py
     from crawler.addresses import AddressGuard
     from crawler.settings import Settings
+    from crawler.warc_files import ArchivePlan
 
 WORKER_MODULE = "crawler.worker"
 
@@ -87,8 +88,9 @@ def run_worker(
     results: Connection,
     cpu: int | None,
     guard: AddressGuard,
+    archive: ArchivePlan | None = None,
 ) -> None:
     """A worker process's target: crawler.worker.worker_main (preloaded, so no import here)."""
     from crawler.worker import worker_main
 
-    worker_main(index, settings, tasks, results, cpu=cpu, guard=guard)
+    worker_main(index, settings, tasks, results, cpu=cpu, guard=guard, archive=archive)

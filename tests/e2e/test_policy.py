@@ -100,6 +100,13 @@ def test_ignore_robots_never_asks(crawl, httpserver: HTTPServer) -> None:
     assert "/robots.txt" not in paths(httpserver)
 
 
+# The crawler spaces request *starts*; the server sees arrivals, and on a loaded machine
+# (CI on two cores) one arrival may lag its start by tens of milliseconds (connect,
+# scheduling) while the next does not. So a measured gap may fall short of the delay by
+# that lag: the assertions allow 25 %, far from the few milliseconds of no delay at all.
+ARRIVAL_SLACK = 0.75
+
+
 def stamped(server: HTTPServer, path: str, body: str, starts: list[float]) -> None:
     def handler(request: Request) -> Response:
         starts.append(time.monotonic())
@@ -117,7 +124,7 @@ def test_crawl_delay_spaces_requests(crawl, httpserver: HTTPServer) -> None:
     result = run(crawl, httpserver)
     assert result.code == 0 and len(result.pages) == 3
     gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
-    assert len(starts) == 4 and min(gaps) >= 0.35, gaps
+    assert len(starts) == 4 and min(gaps) >= 0.4 * ARRIVAL_SLACK, gaps
 
 
 def test_delay_option_spaces_requests(crawl, httpserver: HTTPServer) -> None:
@@ -129,7 +136,7 @@ def test_delay_option_spaces_requests(crawl, httpserver: HTTPServer) -> None:
     result = run(crawl, httpserver, "--delay", "0.3")
     assert result.code == 0 and len(result.pages) == 4
     gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
-    assert min(gaps) >= 0.27, gaps
+    assert min(gaps) >= 0.3 * ARRIVAL_SLACK, gaps
 
 
 # -- redirects ----------------------------------------------------------------------

@@ -383,7 +383,7 @@ def test_resumed_crawl_reads_sitemaps_again_and_fetches_no_page_twice(
     crawl, site: Site, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
     site.file("/robots.txt", f"Sitemap: {site.url('/s.xml')}\n", "text/plain")
-    site.file("/s.xml", urlset(site.url("/orphan")))
+    site.file("/s.xml", urlset(site.url("/"), site.url("/orphan")))  # the seed too
     site.page("/")
     site.page("/orphan")
     state = str(tmp_path / "state")
@@ -393,7 +393,9 @@ def test_resumed_crawl_reads_sitemaps_again_and_fetches_no_page_twice(
     assert paths.count("/") == 1 and paths.count("/orphan") == 1
     assert paths.count("/s.xml") == 2
     assert again.pages == first.pages
-    assert again.out is not None and again.out["sitemaps"]["urls"] == 1
+    assert again.out is not None and again.out["sitemaps"]["urls"] == 2
+    # Sitemap URLs seen already (the seed; every URL on the rerun) are no duplicate links.
+    assert first.stats["duplicates"] == again.stats["duplicates"] == 0
 
 
 def test_redirects_on_the_host_are_followed_and_index_levels_stop_at_three(

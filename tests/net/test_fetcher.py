@@ -372,6 +372,45 @@ def test_a_compression_bomb_stops_at_max_bytes_in_bounded_memory(
     assert peak_bytes < 16 * MIB
 
 
+@pytest.mark.parametrize("encoding", list(BOMBS))
+def test_a_captured_bomb_keeps_only_the_raw_bytes_that_reached_max_bytes(
+    encoding: str, make_fetcher: MakeFetcher
+) -> None:
+    # --warc: the payload is the raw (still encoded) prefix that decoded to the limit
+    # and at most one read more, not the whole body sent; memory stays bounded.
+    bomb = BOMBS[encoding]()
+    head = b"HTTP/1.1 200 OK\r\nContent-Encoding: %s\r\nContent-Length: %d" % (
+        encoding.encode(),
+        len(bomb),
+    )
+    fetcher = make_fetcher(max_bytes=MIB, timeout_s=10, capture=True)
+    with HostileServer(answer(head, bomb)) as server:
+        tracemalloc.start()
+        try:
+            attempt = fetcher.fetch(server.url())
+            peak_bytes = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert attempt.error_kind is ErrorKind.TOO_LARGE, attempt.error_message
+    exchange = attempt.exchange
+    assert exchange is not None
+    assert exchange.truncated == "length"
+    assert exchange.response_head == head + b"\r\n\r\n"
+    assert bomb.startswith(exchange.body())
+    # A read of 64 KiB decoded takes at most 64 KiB raw: the prefix is a read or two long,
+    # whatever the size of the body sent (~1 MiB for gzip and deflate).
+    assert 0 < len(exchange.body()) <= min(len(bomb), 2 * 64 * 1024)
+    assert exchange.request.startswith(b"GET / HTTP/1.1\r\n")
+    assert exchange.ip == "127.0.0.1"
+    assert peak_bytes < 16 * MIB
+
+
+def test_without_capture_an_attempt_carries_no_exchange(make_fetcher: MakeFetcher) -> None:
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 2"
+    attempt = fetch_from(answer(head, b"ok"), make_fetcher())
+    assert (attempt.status, attempt.exchange) == (200, None)
+
+
 # --- broken answers ---
 
 

@@ -30,10 +30,21 @@ def test_only_crawl_settings_are_compared() -> None:
     assert cluster.describe("delay", stored, mine) == "--delay 1.0 (the crawl has 0.5)"
 
 
-def test_a_password_is_masked() -> None:
-    assert masked_url("redis://:pw@h:6379/0") == "redis://:***@h:6379/0"
-    assert masked_url("rediss://user:pw@h/1") == "rediss://user:***@h/1"
-    assert masked_url("redis://h:6379/0") == "redis://h:6379/0"
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
+        ("redis://:s3cret@h:6379/0", "redis://:***@h:6379/0"),
+        ("rediss://user:s3cret@h/1", "rediss://user:***@h/1"),
+        ("redis://user@h", "redis://user@h"),
+        ("redis://h/0?password=s3cret&db=1", "redis://h/0?password=***&db=1"),
+    ],
+)
+def test_a_password_is_never_shown(url: str, shown: str) -> None:
+    assert masked_url(url) == shown
+
+
+def test_settings_show_the_frontier_masked() -> None:
     settings = load_settings({**SEED, "frontier": "redis://:pw@h:6379/0"})
     assert settings.to_json()["frontier"] == "redis://:***@h:6379/0"
     assert settings.shared and not Settings().shared

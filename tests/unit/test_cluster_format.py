@@ -24,7 +24,6 @@ from crawler.cluster_format import (
     stats_fields,
     unpack_batch,
 )
-from crawler.export import masked
 from crawler.output import dumps
 from crawler.records import Stats
 
@@ -210,17 +209,3 @@ def test_the_header_is_out_json_for_the_whole_cluster() -> None:
 
 
 # -- the Redis URL in messages ---------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("url", "shown"),
-    [
-        ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
-        ("redis://:s3cret@h:6379/0", "redis://:***@h:6379/0"),
-        ("rediss://user:s3cret@h/1", "rediss://user:***@h/1"),
-        ("redis://user@h", "redis://user@h"),
-        ("redis://h/0?password=s3cret&db=1", "redis://h/0?password=***&db=1"),
-    ],
-)
-def test_a_password_is_never_shown(url: str, shown: str) -> None:
-    assert masked(url) == shown

@@ -384,3 +384,53 @@ def test_plugin_errors_are_counted_not_failed() -> None:
     assert to_json(result)["totals"]["plugin_errors"] == 1
     assert "plugin errors: 1 page" in to_text(result).splitlines()
     assert "plugin errors" not in to_text(summarize(_crawl()))
+
+
+def _sitemap_crawl() -> dict[str, Any]:
+    """_crawl() read with --sitemaps: /orphan only a sitemap names, /b in none."""
+    data = _crawl()
+    listed = {H, H + "a", H + "missing", H + "orphan"}
+    data["pages"].append(_page(H + "orphan", depth=0, referrer=H + "sitemap.xml"))
+    for record in data["pages"]:
+        record["in_sitemap"] = record["url"] in listed
+    data["sitemaps"] = {
+        "files": [
+            {"url": H + "sitemap.xml", "status": 200, "urls": 4, "error": None},
+            {
+                "url": H + "broken.xml",
+                "status": 200,
+                "urls": 0,
+                "error": {"kind": "bad_sitemap", "message": "x"},
+            },
+        ],
+        "urls": 4,
+    }
+    return data
+
+
+def test_sitemaps_orphans_and_unlisted_pages() -> None:
+    result = summarize(_sitemap_crawl())
+    text = to_text(result)
+    assert _section(text, "sitemaps:") == [
+        "sitemaps: 2 files (1 with an error), 4 URLs listed, 4 pages recorded"
+    ]
+    assert _section(text, "orphan pages:") == [
+        "orphan pages: 1 page in a sitemap that no recorded page links to",
+        f"  200  {H}orphan",
+    ]
+    unlisted = _section(text, "unlisted pages:")
+    assert unlisted[0].startswith("unlisted pages: ") and f"  {H}b" in unlisted
+    sitemaps = to_json(result)["sitemaps"]
+    assert sitemaps["files"] == 2 and sitemaps["file_errors"] == 1 and sitemaps["urls"] == 4
+    assert sitemaps["orphans"]["items"] == [
+        {"url": H + "orphan", "status": 200, "error_kind": None}
+    ]
+    assert {"url": H + "b", "status": 200, "error_kind": None} in sitemaps["unlisted"]["items"]
+
+
+def test_no_sitemap_sections_without_sitemaps() -> None:
+    result = summarize(_crawl())
+    assert "sitemaps" not in to_json(result)
+    assert not any(
+        line.startswith(("sitemaps:", "orphan pages")) for line in to_text(result).splitlines()
+    )
