@@ -245,8 +245,14 @@ class Answers:
                         beyond.add(key)
                         stats.beyond_depth += 1
 
+            def count_new(new: list[bool]) -> None:
+                # Shared: Redis says which no machine counted yet (distinct cluster-wide).
+                for url, is_new in zip(ask, new, strict=True):
+                    beyond.add(fingerprint(url))
+                    stats.beyond_depth += is_new
+
             if ask and self.shared is not None:
-                self.shared.seen_later(ask, count)  # with the next call to Redis
+                self.shared.beyond_later(ask, count_new)  # with the next call to Redis
             elif ask:
                 count(self.frontier.seen(ask))
         if plan.follow:

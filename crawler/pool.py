@@ -235,11 +235,7 @@ class WorkerPool:
             load = _load(worker)
             if load >= self._threads:
                 continue
-            if (
-                best is None
-                or load < _load(best)
-                or (load == _load(best) and worker.index == warm)
-            ):
+            if best is None or load < _load(best) or (load == _load(best) and worker.index == warm):
                 best = worker
         return best
 

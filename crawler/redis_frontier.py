@@ -359,6 +359,21 @@ end
 return found
 """
 
+# ARGV 8..: (bucket, field) per URL. Per URL, 1 if it is to be counted in
+# stats.beyond_depth now: not seen, and not counted before by any machine (`beyond:`, a
+# bucketed set like the seen set), so the cluster counts each distinct URL once.
+_BEYOND = """
+local new = {}
+for i = 8, #ARGV, 2 do
+  if redis.call('HEXISTS', P .. 'seen:' .. ARGV[i], ARGV[i + 1]) == 1 then
+    new[#new + 1] = 0
+  else
+    new[#new + 1] = redis.call('HSETNX', P .. 'beyond:' .. ARGV[i], ARGV[i + 1], '')
+  end
+end
+return new
+"""
+
 # ARGV 8: front flag, 9: delay seconds, then (host, robots flag, task) per task.
 _PUSH = """
 if not first_run() then return 0 end
@@ -823,6 +838,7 @@ class RedisFrontier:
                 ("add_links", _ADD_LINKS),
                 ("mark_seen", _MARK_SEEN),
                 ("seen", _SEEN),
+                ("beyond", _BEYOND),
                 ("push", _PUSH),
                 ("take", _TAKE),
                 ("take_next", _TAKE_NEXT),
@@ -1030,9 +1046,10 @@ class RedisFrontier:
                 args += list(seen_slot(url))
             self._defer("mark_seen", *args, then=lambda reply: then([bool(n) for n in reply]))
 
-    def seen_later(self, urls: Sequence[str], then: Callable[[list[bool]], None]) -> None:
-        """seen() with the next call: `then` gets, per URL, whether it is seen (those in
-        the seen cache are, without asking)."""
+    def beyond_later(self, urls: Sequence[str], then: Callable[[list[bool]], None]) -> None:
+        """With the next call: per URL (links not followed for --max-depth), whether it
+        counts in stats.beyond_depth now — not seen, and counted by no machine before.
+        Those in the seen cache are seen: no question asked."""
         ask: list[int] = []
         args: list[str | bytes | int] = []
         for i, url in enumerate(urls):
@@ -1041,16 +1058,16 @@ class RedisFrontier:
                 ask.append(i)
                 args += [bucket, field]
         if not ask:
-            then([True] * len(urls))
+            then([False] * len(urls))
             return
 
         def answered(reply: Any) -> None:
-            found = [True] * len(urls)
+            new = [False] * len(urls)
             for i, n in zip(ask, reply, strict=True):
-                found[i] = bool(n)
-            then(found)
+                new[i] = bool(n)
+            then(new)
 
-        self._defer("seen", *args, then=answered)
+        self._defer("beyond", *args, then=answered)
 
     def check_later(self, tasks: Sequence[Task], then: Callable[[list[bool]], None]) -> None:
         """With the next call: per task, whether it is still this coordinator's in

@@ -67,6 +67,22 @@ def test_a_url_is_queued_once_whoever_adds_it(machines: Machines) -> None:
     assert a.queued() == b.queued() == 2
 
 
+def test_a_url_beyond_the_depth_limit_counts_once_in_the_cluster(machines: Machines) -> None:
+    """stats.beyond_depth counts distinct URLs: summed over machines by the export, so
+    each URL is counted by the first machine that finds it, and never once it is seen."""
+    a, b = machines()
+    answers: dict[str, list[bool]] = {}
+    deep, other, queued = "http://x.test/deep", "http://x.test/other", "http://x.test/q"
+    a.add([Task(queued, 1)])
+    a.beyond_later([deep, queued], lambda new: answers.__setitem__("a", new))
+    a.flush()
+    b.beyond_later([deep, other], lambda new: answers.__setitem__("b", new))
+    b.flush()
+    a.beyond_later([deep, other], lambda new: answers.__setitem__("a again", new))
+    a.flush()
+    assert answers == {"a": [True, False], "b": [False, True], "a again": [False, False]}
+
+
 def test_a_host_has_one_owner_while_its_lease_runs(machines: Machines, clock: FakeClock) -> None:
     a, b = machines()
     a.add([Task(f"http://x.test/{n}", 1) for n in range(4)] + [Task("http://y.test/1", 1)])
