@@ -111,7 +111,17 @@ def document(
         "settings": settings.to_json(),
         "seeds": list(seeds),
         "rejected_seeds": list(rejected_seeds),
+        "header_digest": header_digest(settings),
     }
+
+
+def header_digest(settings: Settings) -> str:
+    """The --header values, compared between machines without being stored: "settings"
+    shows header names only (values are secrets: a token, a cookie), so a joiner with
+    other values would pass unseen. A SHA-256 of the sorted header lines is enough to
+    tell them apart; whoever can read it can read the whole crawl in Redis anyway."""
+    lines = "\n".join(sorted(settings.header))
+    return hashlib.sha256(lines.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def differences(stored: Mapping[str, Any], mine: Mapping[str, Any]) -> list[str]:
@@ -153,6 +163,11 @@ def join(client: redis.Redis, name: str, doc: dict[str, Any], url: str) -> str:
             f"{json.dumps(stored.get('identity'))}; give another --crawl NAME"
         )
     diff = differences(stored.get("settings", {}), doc["settings"])
+    if "header_digest" in stored and stored["header_digest"] != doc["header_digest"]:
+        raise UsageError(
+            f"crawl {name} in Redis was started with other --header values "
+            "(names and values must be the same on every machine)"
+        )
     if not diff:
         return JOINED
     if finished and set(diff) <= LIMITS:

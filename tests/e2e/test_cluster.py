@@ -132,7 +132,7 @@ def test_two_machines_crawl_every_page_once_and_politely(
     client = redis.Redis.from_url(redis_url)
     assert client.get(f"crawler:{name}:finished") is not None
     stored = json.loads(client.get(f"crawler:{name}:settings") or b"{}")
-    assert set(stored) == {"identity", "settings", "seeds", "rejected_seeds"}
+    assert set(stored) == {"identity", "settings", "seeds", "rejected_seeds", "header_digest"}
     again = machine(start_crawler, tmp_path, "again", site, redis_url, *options)
     assert finish(again) == 0, stderr(tmp_path, "again")
     assert records(tmp_path, "again") == []
