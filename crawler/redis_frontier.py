@@ -1031,10 +1031,7 @@ class RedisFrontier:
                 known = cache.get(key)
                 if known is None or depth < known:
                     cache[key] = depth
-            new = [False] * len(tasks)
-            for i, n in zip(sent, reply, strict=True):
-                new[i] = bool(n)
-            then(new)
+            then(_spread(len(tasks), sent, reply))
 
         self._defer("add_links", *args, then=answered)
 
@@ -1061,13 +1058,7 @@ class RedisFrontier:
             then([False] * len(urls))
             return
 
-        def answered(reply: Any) -> None:
-            new = [False] * len(urls)
-            for i, n in zip(ask, reply, strict=True):
-                new[i] = bool(n)
-            then(new)
-
-        self._defer("beyond", *args, then=answered)
+        self._defer("beyond", *args, then=lambda reply: then(_spread(len(urls), ask, reply)))
 
     def check_later(self, tasks: Sequence[Task], then: Callable[[list[bool]], None]) -> None:
         """With the next call: per task, whether it is still this coordinator's in
@@ -1279,3 +1270,12 @@ class RedisFrontier:
         """Cluster counters: takeovers (leases that ran out with work in flight), taken_back."""
         raw = self.call(lambda: self._client.hgetall(f"{self._prefix}counts"))
         return {k.decode(): int(v) for k, v in raw.items()}
+
+
+def _spread(size: int, asked: Sequence[int], reply: Sequence[Any]) -> list[bool]:
+    """Per item of `size`, the script's answer for those `asked` (by index), False for
+    the others (answered without Redis, from the seen cache)."""
+    answers = [False] * size
+    for i, n in zip(asked, reply, strict=True):
+        answers[i] = bool(n)
+    return answers
