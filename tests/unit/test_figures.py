@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from crawler.figures import (
     Bucket,
     from_data,
@@ -11,29 +9,7 @@ from crawler.figures import (
     response_time_buckets,
     timeline,
 )
-
-H = "http://127.0.0.1:8000/"
-
-
-def _page(url: str, status: int | None = 200, **fields: Any) -> dict[str, Any]:
-    record = {
-        "url": url,
-        "final_url": url,
-        "redirects": [],
-        "depth": 1,
-        "referrer": H,
-        "status": status,
-        "content_type": "text/html",
-        "links": [],
-        "bytes": 10,
-        "elapsed_ms": 5.0,
-        "fetched_at": "2026-11-28T02:00:01.500Z",
-        "retries": 0,
-        "worker": 0,
-        "error": None,
-    }
-    record.update(fields)
-    return record
+from tests.helpers.records import H, page_record
 
 
 def test_response_time_buckets_edges() -> None:
@@ -73,12 +49,18 @@ def test_times_types_and_what_was_attempted() -> None:
     unavailable = {"kind": "robots_unavailable", "message": "status 503"}
     died = {"kind": "internal", "message": "2 worker processes died"}
     pages = [
-        _page(H, depth=0, referrer=None, elapsed_ms=12.0, fetched_at="2026-11-28T02:00:00.000Z"),
-        _page(H + "pdf", content_type="application/pdf", elapsed_ms=30.0),
+        page_record(
+            H, depth=0, referrer=None, elapsed_ms=12.0, fetched_at="2026-11-28T02:00:00.000Z"
+        ),
+        page_record(H + "pdf", content_type="application/pdf", elapsed_ms=30.0),
         # Not attempted: worker null, elapsed 0: no response time.
-        _page(H + "r", None, worker=None, elapsed_ms=0.0, content_type=None, error=unavailable),
+        page_record(
+            H + "r", None, worker=None, elapsed_ms=0.0, content_type=None, error=unavailable
+        ),
         # A worker death: fetched_at is 1970, no time of the crawl.
-        _page(H + "d", None, worker=None, elapsed_ms=0.0, fetched_at="1970-01-01T00:00:00.000Z")
+        page_record(
+            H + "d", None, worker=None, elapsed_ms=0.0, fetched_at="1970-01-01T00:00:00.000Z"
+        )
         | {"error": died, "content_type": None},
     ]
     del pages[1]["worker"]  # a hand-made file without "worker": its time counts
@@ -93,8 +75,8 @@ def test_times_types_and_what_was_attempted() -> None:
 
 
 def test_linkers_kept_and_counted() -> None:
-    pages = [_page(H + f"p{i}", links=[H + "gone", H + f"p{i}"]) for i in range(6)]
-    pages.append(_page(H + "gone", 404))
+    pages = [page_record(H + f"p{i}", links=[H + "gone", H + f"p{i}"]) for i in range(6)]
+    pages.append(page_record(H + "gone", 404))
     fig = from_data({"pages": pages}, linkers=4)
     (gone,) = fig.broken
     assert gone.links_in == 6  # self-links are no links in
@@ -106,15 +88,19 @@ def test_orphans_and_unlisted_pages() -> None:
     moved = [H + "old"]
     pages = [
         # A seed: where the crawl starts, no orphan though nothing links to it.
-        _page(H, depth=0, referrer=None, in_sitemap=True, links=[H + "a", H + "b", H + "old"]),
-        _page(H + "a", in_sitemap=True, links=[H + "a", H + "gone"]),  # linked from /
-        _page(H + "orphan2", in_sitemap=True, links=[H + "orphan2"]),  # a self-link only
-        _page(H + "orphan1", 404, in_sitemap=True),
-        _page(H + "orphan0", in_sitemap=True),
-        _page(H + "b", in_sitemap=False, links=[H]),  # linked, ok, unlisted
-        _page(H + "gone", 404, in_sitemap=False),  # linked but failed: not to list
-        _page(H + "old", in_sitemap=False, redirects=moved, final_url=H + "new"),  # a redirect
-        _page(H + "lonely", in_sitemap=False),  # unlisted but linked from nowhere
+        page_record(
+            H, depth=0, referrer=None, in_sitemap=True, links=[H + "a", H + "b", H + "old"]
+        ),
+        page_record(H + "a", in_sitemap=True, links=[H + "a", H + "gone"]),  # linked from /
+        page_record(H + "orphan2", in_sitemap=True, links=[H + "orphan2"]),  # a self-link only
+        page_record(H + "orphan1", 404, in_sitemap=True),
+        page_record(H + "orphan0", in_sitemap=True),
+        page_record(H + "b", in_sitemap=False, links=[H]),  # linked, ok, unlisted
+        page_record(H + "gone", 404, in_sitemap=False),  # linked but failed: not to list
+        page_record(
+            H + "old", in_sitemap=False, redirects=moved, final_url=H + "new"
+        ),  # a redirect
+        page_record(H + "lonely", in_sitemap=False),  # unlisted but linked from nowhere
     ]
     files = [{"url": H + "sitemap.xml", "status": 200, "urls": 4, "error": None}]
     fig = from_data({"sitemaps": {"files": files, "urls": 4}, "pages": pages})

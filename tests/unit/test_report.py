@@ -12,29 +12,7 @@ from crawler.figures import from_data
 from crawler.report import LINKERS_SHOWN, ROW_CAP, render
 from crawler.report_charts import Bar, hbars
 from crawler.report_path import report_path_problem
-
-H = "http://127.0.0.1:8000/"
-
-
-def _page(url: str, status: int | None = 200, **fields: Any) -> dict[str, Any]:
-    record = {
-        "url": url,
-        "final_url": url,
-        "redirects": [],
-        "depth": 1,
-        "referrer": H,
-        "status": status,
-        "content_type": "text/html",
-        "links": [],
-        "bytes": 10,
-        "elapsed_ms": 5.0,
-        "fetched_at": "2026-11-28T02:00:01.500Z",
-        "retries": 0,
-        "worker": 0,
-        "error": None,
-    }
-    record.update(fields)
-    return record
+from tests.helpers.records import H, page_record
 
 
 def _report(data: dict[str, Any]) -> BeautifulSoup:
@@ -46,9 +24,9 @@ def test_hostile_text_is_shown_not_run() -> None:
     evil = H + '"><script>alert(1)</script>'
     javascript = "javascript:alert(2)"
     pages = [
-        _page(H, depth=0, referrer=None, links=[evil, javascript]),
-        _page(evil, 404),
-        _page(
+        page_record(H, depth=0, referrer=None, links=[evil, javascript]),
+        page_record(evil, 404),
+        page_record(
             javascript,
             None,
             error={"kind": "<img src=x onerror=alert(3)>", "message": "<b>bold</b>"},
@@ -66,7 +44,7 @@ def test_hostile_text_is_shown_not_run() -> None:
 
 
 def test_nothing_is_fetched_from_anywhere() -> None:
-    soup = _report({"pages": [_page(H, depth=0, referrer=None)]})
+    soup = _report({"pages": [page_record(H, depth=0, referrer=None)]})
     csp = soup.find("meta", attrs={"http-equiv": "Content-Security-Policy"})
     assert csp is not None and csp["content"].startswith("default-src 'none';")
     assert not soup.select("[src], link[rel=stylesheet], img, iframe, object, embed")
@@ -75,9 +53,9 @@ def test_nothing_is_fetched_from_anywhere() -> None:
 
 def test_long_lists_are_capped_worst_first_with_the_count_of_the_rest() -> None:
     home_links = [H + f"gone/{i}" for i in range(ROW_CAP + 5)]
-    pages = [_page(H, depth=0, referrer=None, links=home_links)]
-    pages.append(_page(H + "linked", links=[H + "gone/7"]))
-    pages += [_page(url, 404) for url in home_links]
+    pages = [page_record(H, depth=0, referrer=None, links=home_links)]
+    pages.append(page_record(H + "linked", links=[H + "gone/7"]))
+    pages += [page_record(url, 404) for url in home_links]
     soup = _report({"pages": pages})
     rows = soup.select("#broken-table tbody tr")
     assert len(rows) == ROW_CAP
@@ -88,8 +66,8 @@ def test_long_lists_are_capped_worst_first_with_the_count_of_the_rest() -> None:
 
 
 def test_linkers_past_those_named_are_counted() -> None:
-    pages = [_page(H + f"p{i}", links=[H + "gone"]) for i in range(LINKERS_SHOWN + 4)]
-    pages.append(_page(H + "gone", 410))
+    pages = [page_record(H + f"p{i}", links=[H + "gone"]) for i in range(LINKERS_SHOWN + 4)]
+    pages.append(page_record(H + "gone", 410))
     row = _report({"pages": pages}).select_one("#broken-table tbody tr")
     names = [a.get_text() for a in row.select("ul.linkers a")]
     assert names == [H + f"p{i}" for i in range(LINKERS_SHOWN)]
@@ -98,7 +76,7 @@ def test_linkers_past_those_named_are_counted() -> None:
 
 
 def test_without_sitemaps_the_report_says_how_to_get_orphans() -> None:
-    soup = _report({"pages": [_page(H, depth=0, referrer=None)]})
+    soup = _report({"pages": [page_record(H, depth=0, referrer=None)]})
     assert "crawl with --sitemaps" in soup.select_one("#sitemaps").get_text()
     assert soup.select_one('[data-figure="orphans"]') is None
 
@@ -110,9 +88,9 @@ def test_with_sitemaps_the_report_lists_orphans_and_files() -> None:
         {"url": H + "broken.xml", "status": 200, "urls": 0, "error": error},
     ]
     pages = [
-        _page(H, depth=0, referrer=None, in_sitemap=True, links=[H + "b"]),
-        _page(H + "orphan", depth=0, referrer=H + "sitemap.xml", in_sitemap=True),
-        _page(H + "b", in_sitemap=False),
+        page_record(H, depth=0, referrer=None, in_sitemap=True, links=[H + "b"]),
+        page_record(H + "orphan", depth=0, referrer=H + "sitemap.xml", in_sitemap=True),
+        page_record(H + "b", in_sitemap=False),
     ]
     soup = _report({"sitemaps": {"files": files, "urls": 2}, "pages": pages})
     assert [r.select_one("td").get_text() for r in soup.select("#sitemap-files tbody tr")] == [
@@ -125,7 +103,10 @@ def test_with_sitemaps_the_report_lists_orphans_and_files() -> None:
 
 
 def test_plugin_errors_show_only_when_there_are_some() -> None:
-    pages = [_page(H, depth=0, referrer=None), _page(H + "a", plugin_error="ValueError: x")]
+    pages = [
+        page_record(H, depth=0, referrer=None),
+        page_record(H + "a", plugin_error="ValueError: x"),
+    ]
     soup = _report({"pages": pages})
     assert soup.select_one('[data-figure="plugin_errors"]').get_text() == "1"
     assert _report({"pages": pages[:1]}).select_one('[data-figure="plugin_errors"]') is None
