@@ -4,32 +4,12 @@
 # apt-get, install the two Debian packages; otherwise say in one line that the browser
 # tests will be skipped. Never fails the caller.
 
-_chromium_skip() {
-  echo "chromium/chromedriver not installed ($1): the report's browser tests will be skipped" >&2
-}
+source "$(dirname "${BASH_SOURCE[0]}")/_apt.sh"
 
 ensure_chromium() {
-  if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then
-    return 0
-  fi
-  if [ "$(id -u)" != 0 ]; then
-    _chromium_skip "installing them needs root"
-    return 0
-  fi
-  if ! command -v apt-get >/dev/null; then
-    _chromium_skip "no apt-get to install them with"
-    return 0
-  fi
-  echo "installing chromium and chromium-driver with apt-get for the report's browser tests ..." >&2
-  local log
-  log="$(mktemp)"
-  if ! { apt-get update -qq \
-         && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-              chromium chromium-driver; } >"$log" 2>&1 \
-     || ! command -v chromedriver >/dev/null; then
-    _chromium_skip "apt-get install chromium chromium-driver failed: $(grep -v '^ *$' "$log" | tail -n 1)"
-  fi
-  rm -f "$log"
+  command -v chromium >/dev/null && command -v chromedriver >/dev/null && return 0
+  apt_ensure "chromium/chromedriver for the report's browser tests" chromedriver \
+    chromium chromium-driver || true
 }
 
 # Run alone (bash scripts/_chromium.sh) it just does its one job.

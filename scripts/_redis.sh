@@ -4,9 +4,7 @@
 # the package starts (it would hold port 6379 and outlive the tests); otherwise say in one
 # line that the Redis tests will be skipped. Never fails the caller.
 
-_redis_skip() {
-  echo "redis-server not installed ($1): the Redis tests will be skipped" >&2
-}
+source "$(dirname "${BASH_SOURCE[0]}")/_apt.sh"
 
 _redis_stop_service() {
   if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
@@ -29,25 +27,10 @@ _redis_stop_service() {
 
 ensure_redis_server() {
   command -v redis-server >/dev/null && return 0
-  if [ "$(id -u)" != 0 ]; then
-    _redis_skip "installing it needs root"
-    return 0
-  fi
-  if ! command -v apt-get >/dev/null; then
-    _redis_skip "no apt-get to install it with"
-    return 0
-  fi
-  echo "installing redis-server with apt-get for the Redis tests ..." >&2
-  local log
-  log="$(mktemp)"
-  if { apt-get update -qq \
-       && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; } >"$log" 2>&1 \
-     && command -v redis-server >/dev/null; then
+  if apt_ensure "redis-server for the Redis tests" redis-server redis-server; then
     _redis_stop_service
-  else
-    _redis_skip "apt-get install redis-server failed: $(grep -v '^ *$' "$log" | tail -n 1)"
   fi
-  rm -f "$log"
+  return 0
 }
 
 # Run alone (bash scripts/_redis.sh) it just does its one job.
