@@ -1038,10 +1038,9 @@ class RedisFrontier:
     def mark_seen_later(self, urls: Sequence[str], then: Callable[[list[bool]], None]) -> None:
         """mark_seen() with the next call: `then` gets, per URL, whether it was new."""
         if urls:
-            args: list[str | bytes | int] = []
-            for url in urls:
-                args += list(seen_slot(url))
-            self._defer("mark_seen", *args, then=lambda reply: then([bool(n) for n in reply]))
+            self._defer(
+                "mark_seen", *_slot_args(urls), then=lambda reply: then([bool(n) for n in reply])
+            )
 
     def beyond_later(self, urls: Sequence[str], then: Callable[[list[bool]], None]) -> None:
         """With the next call: per URL (links not followed for --max-depth), whether it
@@ -1087,18 +1086,12 @@ class RedisFrontier:
     def mark_seen(self, urls: Sequence[str]) -> list[bool]:
         if not urls:
             return []
-        args: list[str | bytes | int] = []
-        for url in urls:
-            args += list(seen_slot(url))
-        return [bool(new) for new in self._run("mark_seen", *args)]
+        return [bool(new) for new in self._run("mark_seen", *_slot_args(urls))]
 
     def seen(self, urls: Sequence[str]) -> list[bool]:
         if not urls:
             return []
-        args: list[str | bytes | int] = []
-        for url in urls:
-            args += list(seen_slot(url))
-        return [bool(found) for found in self._run("seen", *args)]
+        return [bool(found) for found in self._run("seen", *_slot_args(urls))]
 
     def push(self, tasks: Sequence[Task], *, front: bool = False, delay_s: float = 0.0) -> None:
         if not tasks:
@@ -1270,6 +1263,14 @@ class RedisFrontier:
         """Cluster counters: takeovers (leases that ran out with work in flight), taken_back."""
         raw = self.call(lambda: self._client.hgetall(f"{self._prefix}counts"))
         return {k.decode(): int(v) for k, v in raw.items()}
+
+
+def _slot_args(urls: Sequence[str]) -> list[str | bytes | int]:
+    """The scripts' arguments for a batch of URLs: (bucket, field) of each in the seen set."""
+    args: list[str | bytes | int] = []
+    for url in urls:
+        args += seen_slot(url)
+    return args
 
 
 def _spread(size: int, asked: Sequence[int], reply: Sequence[Any]) -> list[bool]:
