@@ -23,31 +23,15 @@ from crawler.summary import (
     to_text,
     write_csv,
 )
+from tests.helpers.records import H, page_record
 
-H = "http://127.0.0.1:8000/"
 EXT = "http://ext.example/"
 
 
 def _page(url: str, status: int | None = 200, **fields: Any) -> dict[str, Any]:
-    record = {
-        "url": url,
-        "final_url": url,
-        "redirects": [],
-        "depth": 1,
-        "referrer": H,
-        "status": status,
-        "content_type": "text/html",
-        "title": None,
-        "links": [],
-        "bytes": 100,
-        "elapsed_ms": 5.0,
-        "fetched_at": "2026-11-28T02:00:01.001Z",
-        "retries": 0,
-        "worker": 0,
-        "error": None,
-    }
-    record.update(fields)
-    return record
+    """tests/helpers/records.py's record with this file's figures (bytes, title, time)."""
+    defaults = {"title": None, "bytes": 100, "fetched_at": "2026-11-28T02:00:01.001Z"}
+    return page_record(url, status, **{**defaults, **fields})
 
 
 def _crawl() -> dict[str, Any]:
