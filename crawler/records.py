@@ -102,9 +102,14 @@ def not_attempted(epoch: float) -> Result:
     )
 
 
-def internal_result(message: str) -> Result:
-    """An attempt that ended in the crawler itself (a worker died under it)."""
-    return not_attempted(0.0)._replace(error_kind="internal", error_message=message)
+def internal_result(
+    message: str, *, task_id: int = 0, worker: int | None = None, epoch: float = 0.0
+) -> Result:
+    """An attempt that ended in the crawler itself: a worker died under it, or a bug in
+    a worker thread (then its task, worker and time)."""
+    return not_attempted(epoch)._replace(
+        task_id=task_id, worker=worker, error_kind=str(ErrorKind.INTERNAL), error_message=message
+    )
 
 
 @dataclass(slots=True)

@@ -44,13 +44,12 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 
 from crawler.addresses import AddressGuard
-from crawler.errors import ErrorKind
 from crawler.extract import Extractor, parse_extractors
 from crawler.fetcher import Attempt, Fetcher
 from crawler.links import ParsedPage, is_html, parse_page
 from crawler.messages import FENCED, PluginOutcome, Result, TaskMessage
 from crawler.plugin import Page, PluginFunction, PluginLoadError, call_plugin, load_plugin
-from crawler.records import not_attempted
+from crawler.records import internal_result, not_attempted
 from crawler.robots import ROBOTS_MAX_BYTES
 from crawler.settings import Settings
 from crawler.sitemap_parse import with_sitemap
@@ -452,9 +451,5 @@ def _result(attempt: Attempt, task_id: int, index: int, body: bytes = b"") -> Re
 
 
 def _internal_result(task_id: int, index: int | None, exc: Exception) -> Result:
-    return not_attempted(time.time())._replace(
-        task_id=task_id,
-        worker=index,
-        error_kind=str(ErrorKind.INTERNAL),
-        error_message=f"{type(exc).__name__}: {exc}",
-    )
+    message = f"{type(exc).__name__}: {exc}"
+    return internal_result(message, task_id=task_id, worker=index, epoch=time.time())
