@@ -52,12 +52,14 @@ class RedisBudget:
     def has_room(self, host: str) -> bool:
         if not self._limited():
             return True
-        total, mine = self._call(
-            lambda: (
-                self._client.get(self._keys[0]),
-                self._client.hget(self._keys[1], host),
-            )
-        )
+
+        def read() -> list[Any]:
+            pipe = self._client.pipeline(transaction=False)  # one round trip, not two
+            pipe.get(self._keys[0])
+            pipe.hget(self._keys[1], host)
+            return list(pipe.execute())
+
+        total, mine = self._call(read)
         if self.max_pages and int(total or 0) >= self.max_pages:
             return False
         return not (self.max_per_host and int(mine or 0) >= self.max_per_host)
