@@ -98,7 +98,11 @@ class ClusterRecords:
 
     def add(self, record: dict[str, Any]) -> None:
         """Buffer one record (stored by the next flush)."""
-        self._buffer.append(dumps(record))
+        self.add_line(dumps(record))
+
+    def add_line(self, line: str) -> None:
+        """Buffer one record already encoded (the Recorder encodes each record once)."""
+        self._buffer.append(line)
 
     def flush(
         self, stats: Stats, *, started_at: float, finished_at: float | None, complete: bool

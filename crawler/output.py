@@ -140,7 +140,10 @@ class RecordSink:
         self._jsonl.flush()
 
     def add(self, record: dict[str, Any]) -> None:
-        line = dumps(record)
+        self.add_line(dumps(record))
+
+    def add_line(self, line: str) -> None:
+        """One record, already encoded (dumps): to the spool and --jsonl."""
         assert self._spool is not None  # closed only by close() and abandon()
         self._spool.write(f"{line}\n".encode())
         if self._jsonl is not None:

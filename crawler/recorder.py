@@ -193,13 +193,15 @@ class Recorder:
     def _accept(self, record: dict[str, Any], used: Iterable[str], dropped_links: int) -> None:
         if self._cluster is not None:
             record = {**record, "machine": self._cluster.machine}
-            self._cluster.add(record)
+        line = dumps(record)  # once, for every place it goes
+        if self._cluster is not None:
+            self._cluster.add_line(line)
         self.stats.add(record)
         self.stats.dropped_links += dropped_links
         if self._state is None:
-            self._sink.add(record)
+            self._sink.add_line(line)
         else:
-            self._state.add_record(record, dumps(record), dict.fromkeys(used))
+            self._state.add_record(record, line, dict.fromkeys(used))
             self._dirty = True
 
     def cluster_pending(self) -> tuple[list[Any], Callable[[Any], None]] | None:
