@@ -4,9 +4,22 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
-if [ ! -x "$PY" ]; then
+if ! "$PY" -m pip --version >/dev/null 2>&1; then
+  # Not there, or half made: Debian's python3 without python3-venv (no ensurepip) leaves
+  # a .venv without pip behind, which a plain "does it exist" check would keep forever.
   echo "setting up $VENV ..." >&2
-  python3 -m venv "$VENV"
+  rm -rf "$VENV"
+  if ! python3 -m venv "$VENV" 2>/dev/null; then
+    rm -rf "$VENV"
+    source "$ROOT/scripts/_apt.sh"
+    if ! python3 -c 'import ensurepip' 2>/dev/null \
+        && apt_ensure "python3-venv for the virtualenv" python3 python3-venv; then
+      python3 -m venv "$VENV"
+    else
+      echo "cannot make $VENV: python3 -m venv failed (on Debian: apt-get install python3-venv)" >&2
+      exit 1
+    fi
+  fi
 fi
 want="$(sha256sum "$ROOT/requirements.txt" | cut -d' ' -f1)"
 have="$(cat "$VENV/.requirements.sha256" 2>/dev/null || true)"
