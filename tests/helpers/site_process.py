@@ -36,7 +36,9 @@ class SiteProcess:
             "scripts.site",
             *("--pages", str(cfg.pages), "--links", str(cfg.links), "--hosts", str(cfg.hosts)),
             *("--seed", str(cfg.seed), "--latency-ms", str(cfg.latency_ms)),
-            *("--page-bytes", str(cfg.page_bytes), *extra),
+            *("--page-bytes", str(cfg.page_bytes)),
+            *(["--sitemaps"] if cfg.sitemaps else []),  # as expected_records() assumes
+            *extra,
         ]
         self._stderr_path = stderr
         self._stderr: IO[Any] | None = None

@@ -126,3 +126,13 @@ def test_cli_prints_base_urls_first_and_stops_on_sigterm(
     assert json.loads(line)["host"] == 0
     assert site.stop() == 0  # SIGTERM
     assert stderr.read_text() == ""
+
+
+def test_a_site_process_serves_the_sitemaps_its_config_names(
+    site_process: Callable[..., SiteProcess],
+) -> None:
+    """SiteConfig(sitemaps=True) in a child process serves them, as expected_records()
+    of that config assumes."""
+    site = site_process(SiteConfig(pages=20, links=3, hosts=1, sitemaps=True))
+    with urllib.request.urlopen(site.base_urls[0] + "robots.txt", timeout=5) as answer:
+        assert "Sitemap:" in answer.read().decode()
