@@ -2,18 +2,15 @@
 
 warcio 1.8.1 cannot decode a `br` payload when brotli >= 1.2 is installed beside it (its
 br decompressor sets an attribute brotli's no longer allows), and our requirements
-install brotli 1.2.1. So `warcio check` runs here as if warcio were installed alone:
-the same warcio, in a child process where `import brotli` fails. That is what the
-contract promises (the files pass `warcio check` with warcio alone), without a second
-virtualenv or a network install in the tests. Payloads are read raw (no decoding by
-warcio: the digests are over the raw bytes anyway) and decoded here.
+install brotli 1.2.1. So `warcio check` runs as if warcio were installed alone
+(scripts/warc_check.py, shared with the demo): what the contract promises. Payloads
+are read raw (no decoding by warcio: the digests are over the raw bytes) and decoded
+here.
 """
 
 from __future__ import annotations
 
 import gzip
-import subprocess
-import sys
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,21 +19,7 @@ from pathlib import Path
 import brotli
 from warcio.archiveiterator import ArchiveIterator
 
-_CHECK = (
-    "import sys; sys.modules['brotli'] = None\n"  # warcio as if installed without brotli
-    "from warcio.cli import main\n"
-    "main(['check', '-v', *sys.argv[1:]])\n"
-)
-
-
-def warcio_check(paths: Iterable[Path]) -> subprocess.CompletedProcess[str]:
-    """`warcio check -v PATHS`, warcio without brotli; its exit code says whether all passed."""
-    return subprocess.run(
-        [sys.executable, "-c", _CHECK, *map(str, paths)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+from scripts.warc_check import warcio_check  # noqa: F401  (the tests import it from here)
 
 
 @dataclass(frozen=True)
