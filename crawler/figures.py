@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import IO, Any
 
 from crawler.out_reader import read_out_json
-from crawler.records import Stats, iso_time
+from crawler.records import Stats, is_failed, iso_time
 from crawler.urls import host_key
 
 TOP_DEFAULT = 10  # entries per list of the text summary; 0: every entry
@@ -382,7 +382,7 @@ class _Fold:
                 if url not in linked
             ),
             # Worst first: an orphan that fails too (a sitemap listing a dead URL).
-            key=lambda entry: (not _failed(entry.status, entry.error_kind), entry.url),
+            key=lambda entry: (not is_failed(entry.status, entry.error_kind), entry.url),
         )
         unlisted = _most_linked(
             self._with_links(LinkedUrl(url, status, kind, referrer=referrer, depth=depth))
@@ -422,9 +422,17 @@ def _entry(record: dict[str, Any], status: int | None, kind: str | None, depth: 
     )
 
 
-def _failed(status: int | None, kind: str | None) -> bool:
-    """records.Stats' rule, on a record's status and error kind."""
-    return kind is not None or status is None or status >= 400
+def human_bytes(count: int) -> str:
+    """Bytes for a person: "512 bytes", "1 byte", "12.3 MB" (decimal units); the summary
+    and the report show sizes alike."""
+    if count < 1000:
+        return f"{count} byte" if count == 1 else f"{count} bytes"
+    size = count / 1000
+    for unit in ("kB", "MB", "GB"):
+        if size < 1000:
+            return f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} TB"
 
 
 def _most_linked(entries: Iterable[LinkedUrl]) -> list[LinkedUrl]:

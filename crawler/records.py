@@ -112,6 +112,11 @@ def internal_result(
     )
 
 
+def is_failed(status: int | None, error: object) -> bool:
+    """stats.failed's rule: an error, no status, or a status of 400 or more (else ok)."""
+    return error is not None or status is None or status >= 400
+
+
 @dataclass(slots=True)
 class Stats:
     """The counters of out.json's `stats`, folded record by record."""
@@ -135,10 +140,10 @@ class Stats:
     def add(self, record: dict[str, Any]) -> None:
         self.pages += 1
         status, error = record["status"], record["error"]
-        if error is None and status is not None and status < 400:
-            self.ok += 1
-        else:
+        if is_failed(status, error):
             self.failed += 1
+        else:
+            self.ok += 1
         self.bytes += record["bytes"]
         if status is not None:
             self.by_status[str(status)] += 1

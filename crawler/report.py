@@ -30,7 +30,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from crawler import __version__
-from crawler.figures import NOT_FOLLOWED, Figures, LinkedUrl, from_stream
+from crawler.figures import NOT_FOLLOWED, Figures, LinkedUrl, from_stream, human_bytes
 from crawler.records import iso_time
 from crawler.report_charts import Bar, Stack, columns, hbars, stacked
 from crawler.report_path import report_path_problem
@@ -239,7 +239,7 @@ def view(fig: Figures, source: str) -> dict[str, Any]:
             "hosts": len(fig.hosts),
             "external": len(fig.external),
         },
-        "size": _size(stats.bytes),
+        "size": human_bytes(stats.bytes),
         "percentiles": {key: _ms(value) for key, value in fig.percentiles_ms.items()},
         "by_status": by_status,
         "by_error": by_error,
@@ -318,17 +318,6 @@ def view(fig: Figures, source: str) -> dict[str, Any]:
         "sitemaps": _sitemaps(fig),
         "row_cap": ROW_CAP,
     }
-
-
-def _size(count: int) -> str:
-    if count < 1000:
-        return f"{count} bytes"
-    size = count / 1000
-    for unit in ("kB", "MB", "GB"):
-        if size < 1000:
-            return f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{size:.1f} TB"
 
 
 def _href(url: Any) -> str:

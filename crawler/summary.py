@@ -30,6 +30,7 @@ from crawler.figures import (
     SlowPage,
     from_data,
     from_stream,
+    human_bytes,
 )
 
 __all__ = ["HostCounts", "LinkedUrl", "SlowPage", "Summary", "summarize", "summarize_stream"]
@@ -99,7 +100,7 @@ def _overview(summary: Summary) -> list[str]:
     lines = [", ".join(parts)]
     lines.append(
         f"pages: {stats.pages}  ok: {stats.ok}  failed: {stats.failed}"
-        f"  ({_size(stats.bytes)} read, {plural(stats.retries, 'retry')})"
+        f"  ({human_bytes(stats.bytes)} read, {plural(stats.retries, 'retry')})"
     )
     lines.append("by status: " + _counts(summary.by_status, "page"))
     lines.append("by error kind: " + _counts(summary.by_error, "page"))
@@ -130,18 +131,6 @@ def _depth_text(summary: Summary) -> str:
 
 def _counts(counts: Mapping[str, int], noun: str) -> str:
     return ", ".join(f"{name}: {plural(n, noun)}" for name, n in counts.items()) or "none"
-
-
-def _size(count: int) -> str:
-    """Bytes for a person: "512 bytes", "12.3 MB" (decimal units)."""
-    if count < 1000:
-        return plural(count, "byte")
-    size = count / 1000
-    for unit in ("kB", "MB", "GB"):
-        if size < 1000:
-            return f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{size:.1f} TB"
 
 
 def _shown(summary: Summary, entries: Sequence[Any]) -> tuple[Sequence[Any], int]:
