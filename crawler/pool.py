@@ -53,10 +53,6 @@ class Worker:
     successor: dict[int, int] = field(default_factory=dict)  # task id -> its successor's
     # Fetched pages whose plugin call runs: their records wait for its outcome.
     held: dict[int, Held] = field(default_factory=dict)
-    # Threads busy in a plugin call after their request ended: the host slot is free
-    # (no request in flight), the thread is not (a task sent to it would wait, and start
-    # later than the politeness clock says).
-    calling: int = 0
     # The held tasks whose call ran past --plugin-timeout when this worker was killed
     # for it; empty: not killed by us.
     overdue: set[int] = field(default_factory=set)
@@ -372,14 +368,12 @@ class WorkerPool:
             now = time.monotonic()
             deadline = now + self._settings.plugin_timeout
             worker.held[result.task_id] = Held(task, result, now, deadline, busy_thread=freed)
-            worker.calling += freed
         return Finished(task, result, worker, freed, chain_id, held)
 
     def _outcome(self, worker: Worker, outcome: PluginOutcome) -> Finished | None:
         held = worker.held.pop(outcome.task_id, None)
         if held is None:
             return None
-        worker.calling -= held.busy_thread
         result = held.result._replace(
             plugin_pending=False,
             data=outcome.data,
@@ -391,5 +385,7 @@ class WorkerPool:
 
 
 def _load(worker: Worker) -> int:
-    """Busy threads: a request in flight (or waiting for one), or a plugin call."""
-    return len(worker.slots) + worker.calling
+    """Busy threads: a request in flight (or waiting for one), or a plugin call after its
+    request ended (the host slot is free, the thread is not: a task sent to it would wait
+    and start later than the politeness clock counted). Without --plugin, `held` is empty."""
+    return len(worker.slots) + sum(held.busy_thread for held in worker.held.values())
